@@ -8,7 +8,7 @@
  * @module
  */
 
-import { blake2b as nobleBlake2b } from "@noble/hashes/blake2.js";
+import { blake2b as noble } from "@noble/hashes/blake2.js";
 
 /** A BLAKE2b implementation. */
 export interface Blake2bBackend {
@@ -28,7 +28,7 @@ export interface Blake2bBackend {
 export const nobleBlake2b: Blake2bBackend = {
   name: "noble",
   hash(parts, outLen, key) {
-    const h = nobleBlake2b.create(key === undefined ? { dkLen: outLen } : { dkLen: outLen, key });
+    const h = noble.create(key === undefined ? { dkLen: outLen } : { dkLen: outLen, key });
     for (const p of parts) h.update(p);
     return h.digest();
   },
