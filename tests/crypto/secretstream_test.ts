@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
+import type { CryptoPath } from "../../lib/crypto/backend.ts";
+import {
+  SECRETSTREAM_ABYTES,
+  SECRETSTREAM_HEADER_BYTES,
+  SecretstreamPull,
+  SecretstreamPush,
+  TAG_FINAL,
+  TAG_MESSAGE,
+  TAG_PUSH,
+  TAG_REKEY,
+} from "../../lib/crypto/secretstream.ts";
+import { isPigeonError } from "../../lib/errors.ts";
+
+const fixtures = new URL("../fixtures/", import.meta.url);
+const noise = JSON.parse(Deno.readTextFileSync(new URL("noise-handshake.json", fixtures)));
+const capture = JSON.parse(Deno.readTextFileSync(new URL("secret-stream.json", fixtures)));
+const crosscheck = JSON.parse(Deno.readTextFileSync(new URL("noble-crosscheck.json", fixtures)));
+const REF_SCRIPT = new URL("./node/secretstream_ref.js", import.meta.url);
+const SODIUM_DIR = new URL("../interop/node_modules/sodium-native/", import.meta.url);
+
+const PATHS: CryptoPath[] = ["ts", "wasm"];
+
+interface RefMessage {
+  plaintext: string;
+  tag: number;
+  rekeyAfter?: boolean;
+}
+
+/** Runs the libsodium reference (Node + sodium-native) on one job. */
+async function sodiumRef<T>(job: unknown): Promise<T> {
+  try {
+    Deno.statSync(SODIUM_DIR);
+  } catch {
+    throw new Error("sodium-native is missing: run `deno task setup` (npm ci in tests/interop)");
+  }
+  const child = new Deno.Command("node", {
+    args: [REF_SCRIPT.pathname],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(job)));
+  await writer.close();
+  const out = await child.output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as T;
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
+  return out;
+}
+
+for (const path of PATHS) {
+  Deno.test(`secretstream[${path}]: push matches the libsodium vectors in noise-handshake.json`, () => {
+    const ex = noise.secretstreamExample;
+    const tx = new SecretstreamPush(fromHex(ex.key), fromHex(ex.header), { path });
+    for (const m of ex.messages) {
+      assert.equal(toHex(tx.push(fromHex(m.plaintext))), m.ciphertext);
+    }
+    const rx = new SecretstreamPull(fromHex(ex.key), fromHex(ex.header), { path });
+    for (const m of ex.messages) {
+      assert.equal(toHex(rx.pull(fromHex(m.ciphertext))), m.plaintext);
+      assert.equal(rx.lastTag, TAG_MESSAGE);
+    }
+  });
+
+  Deno.test(`secretstream[${path}]: decrypts the captured secret-stream session`, () => {
+    const dirs = [
+      {
+        frames: capture.rawInitiatorToResponder as string[],
+        key: capture.secretstreamKeys.initiatorTx as string,
+        plaintexts: capture.receivedByApp.byResponder as string[],
+      },
+      {
+        frames: capture.rawResponderToInitiator as string[],
+        key: capture.secretstreamKeys.responderTx as string,
+        plaintexts: capture.receivedByApp.byInitiator as string[],
+      },
+    ];
+    for (const d of dirs) {
+      const headerAt = d.frames.findIndex((f) => f.startsWith("380000"));
+      assert.ok(headerAt >= 0, "header frame present");
+      const header = fromHex(d.frames[headerAt]!).subarray(3 + 32);
+      assert.equal(header.length, SECRETSTREAM_HEADER_BYTES);
+      const rx = new SecretstreamPull(fromHex(d.key), header, { path });
+      const got: string[] = [];
+      for (const frame of d.frames.slice(headerAt + 1)) {
+        got.push(toHex(rx.pull(fromHex(frame).subarray(3)))); // the keep-alive is empty
+      }
+      assert.deepEqual(got, d.plaintexts);
+    }
+  });
+
+  Deno.test(`secretstream[${path}]: tampered ciphertext throws PROTOCOL_ERROR and keeps state`, () => {
+    const key = randomBytes(32);
+    const tx = new SecretstreamPush(key, undefined, { path });
+    const rx = new SecretstreamPull(key, tx.header, { path });
+    const c1 = tx.push(new TextEncoder().encode("first"));
+    for (const at of [0, 1, c1.length - 1]) {
+      const bad = c1.slice();
+      bad[at]! ^= 1;
+      assert.throws(() => rx.pull(bad), (e) => isPigeonError(e, "PROTOCOL_ERROR"));
+    }
+    assert.throws(() => rx.pull(new Uint8Array(16)), (e) => isPigeonError(e, "PROTOCOL_ERROR"));
+    assert.equal(new TextDecoder().decode(rx.pull(c1)), "first");
+    const c2 = tx.push(new TextEncoder().encode("second"));
+    assert.equal(new TextDecoder().decode(rx.pull(c2)), "second");
+    assert.throws(() => rx.pull(c2), (e) => isPigeonError(e, "PROTOCOL_ERROR"), "replay fails");
+  });
+
+  Deno.test(`secretstream[${path}]: agrees with libsodium on all tags, rekeys and lengths`, async () => {
+    const key = randomBytes(32);
+    const header = randomBytes(SECRETSTREAM_HEADER_BYTES);
+    const lengths = [0, 1, 15, 16, 17, 47, 48, 49, 63, 64, 65, 127, 128, 129, 255, 1000, 65536];
+    const tags = [TAG_MESSAGE, TAG_PUSH, TAG_REKEY, TAG_MESSAGE, TAG_FINAL, TAG_MESSAGE];
+    const messages: RefMessage[] = lengths.map((n, i) => ({
+      plaintext: toHex(randomBytes(n)),
+      tag: tags[i % tags.length]!,
+      ...(i === 7 ? { rekeyAfter: true } : {}),
+    }));
+    const ref = await sodiumRef<{ ciphertexts: string[] }>({
+      op: "push",
+      key: toHex(key),
+      header: toHex(header),
+      messages,
+    });
+    const tx = new SecretstreamPush(key, header, { path });
+    const rx = new SecretstreamPull(key, header, { path });
+    messages.forEach((m, i) => {
+      const c = tx.push(fromHex(m.plaintext), m.tag);
+      assert.equal(c.length, m.plaintext.length / 2 + SECRETSTREAM_ABYTES);
+      assert.equal(toHex(c), ref.ciphertexts[i], `message ${i} (tag ${m.tag})`);
+      if (m.rekeyAfter) tx.rekey();
+      assert.equal(toHex(rx.pull(c)), m.plaintext);
+      assert.equal(rx.lastTag, m.tag);
+      if (m.rekeyAfter) rx.rekey();
+    });
+  });
+
+  Deno.test(`secretstream[${path}]: libsodium pulls what we push (1 MiB and a REKEY)`, async () => {
+    const key = randomBytes(32);
+    const tx = new SecretstreamPush(key, undefined, { path });
+    const plain = [randomBytes(1 << 20), randomBytes(33), randomBytes(300)];
+    const cts = [tx.push(plain[0]!, TAG_REKEY), tx.push(plain[1]!), tx.push(plain[2]!, TAG_FINAL)];
+    const ref = await sodiumRef<{ messages: ({ plaintext: string; tag: number } | null)[] }>({
+      op: "pull",
+      key: toHex(key),
+      header: toHex(tx.header),
+      ciphertexts: cts.map(toHex),
+    });
+    assert.deepEqual(
+      ref.messages,
+      plain.map((p, i) => ({ plaintext: toHex(p), tag: [TAG_REKEY, TAG_MESSAGE, TAG_FINAL][i] })),
+    );
+  });
+}
+
+Deno.test("secretstream: the noble cross-check recorded every secretstream check as passed", () => {
+  const names = (crosscheck.results as { name: string; ok: boolean }[])
+    .filter((r) => r.name.startsWith("secretstream"));
+  assert.equal(names.length, 6);
+  assert.ok(names.every((r) => r.ok));
+});
+
+Deno.test("secretstream: a random header is 24 bytes and differs between streams", () => {
+  const key = new Uint8Array(32);
+  const a = new SecretstreamPush(key).header;
+  const b = new SecretstreamPush(key).header;
+  assert.equal(a.length, SECRETSTREAM_HEADER_BYTES);
+  assert.notEqual(toHex(a), toHex(b));
+});
+
+Deno.test("secretstream: bad key, header and tag are BAD_ARGUMENT", () => {
+  const bad = (e: unknown) => isPigeonError(e, "BAD_ARGUMENT");
+  assert.throws(() => new SecretstreamPush(new Uint8Array(31)), bad);
+  assert.throws(() => new SecretstreamPull(new Uint8Array(32), new Uint8Array(23)), bad);
+  assert.throws(() => new SecretstreamPush(new Uint8Array(32)).push(new Uint8Array(1), 256), bad);
+});
