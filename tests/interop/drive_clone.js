@@ -3,7 +3,7 @@
 //
 //   node drive_clone.js --peer HOST:PORT --key HEX32 [--out DIR] [--quiet] [--timeout-ms MS]
 //
-// stdout: {"event":"connected"}, {"event":"update","version"} (first db upgrade),
+// stdout: {"event":"connected","cpu"}, {"event":"update","version"} (first db upgrade),
 //         {"event":"file","path","executable","linkname","metadata","size","sha256","hex"?}
 //           per entry (hex only without --out, for files ≤ 1 MiB; nothing with --quiet),
 //         {"event":"done","version","files","bytes","ms","cpu"} — ms from TCP connect to having
@@ -48,7 +48,7 @@ run(async () => {
 
   const stream = await dial(parsePeer(a.peer));
   const t0 = process.hrtime.bigint();
-  emit({ event: "connected" });
+  emit({ event: "connected", cpu: process.cpuUsage() });
   stream.on("error", (err) => {
     process.stderr.write("stream error: " + err.message + "\n");
     process.exit(1);

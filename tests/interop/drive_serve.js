@@ -9,13 +9,12 @@
 //         is ignored in favour of --seed). --from-dir: mirror a local folder into the drive
 //         (mirror-drive from localdrive, like `hyperdrive import`).
 // stdout: {"event":"listening","port","key","discoveryKey","contentKey","version",
-//          "db":{length,byteLength},"blobs":{length,byteLength},"importMs"}
+//          "db":{length,byteLength},"blobs":{length,byteLength},"importMs","cpu"}
 //         {"event":"connection"|"disconnected"|"stream-error", …} per peer
 //         {"event":"exit","cpu":{user,system} (µs)} on shutdown
 // Runs until SIGTERM/SIGINT, stdin closing, or --lifetime-ms.
 const fs = require("fs");
-const { req, emit, hex, run, args, intArg, deadline, onShutdown, listen } =
-  require("./_common");
+const { req, emit, hex, run, args, intArg, deadline, onShutdown, listen } = require("./_common");
 const { Hyperdrive, openStore, applyOp } = require("./_drive");
 
 const Localdrive = req("localdrive");
@@ -75,6 +74,7 @@ run(async () => {
     db: { length: drive.core.length, byteLength: drive.core.byteLength },
     blobs: { length: blobs.core.length, byteLength: blobs.core.byteLength },
     importMs,
+    cpu: process.cpuUsage(),
   });
 
   onShutdown(async () => {

@@ -4,7 +4,7 @@
 //   node fetch.js --peer HOST:PORT --key HEX32 (--blocks 3,7,1 | --all)
 //        [--live-until-length N] [--out FILE | --quiet] [--timeout-ms MS]
 //
-// stdout: {"event":"connected"}, {"event":"update","length","byteLength"} (first upgrade),
+// stdout: {"event":"connected","cpu"}, {"event":"update","length","byteLength"} (first upgrade),
 //         {"event":"block","index","hex"} per requested block, in the order asked
 //           (with --out FILE: the blocks are written there, then {"event":"written","file",
 //           "bytes","sha256"}; with --quiet: nothing per block),
@@ -63,7 +63,7 @@ run(async () => {
 
   const stream = await dial(parsePeer(a.peer));
   const t0 = process.hrtime.bigint();
-  emit({ event: "connected" });
+  emit({ event: "connected", cpu: process.cpuUsage() });
   stream.on("error", (err) => {
     process.stderr.write("stream error: " + err.message + "\n");
     process.exit(1);

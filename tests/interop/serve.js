@@ -5,7 +5,7 @@
 //        (--blocks-hex-file F | --count N --size S --data-seed X)
 //        [--live-append-ms MS [--live-max K]] [--lifetime-ms MS]
 //
-// stdout: {"event":"listening","port","key","discoveryKey","length","byteLength"}
+// stdout: {"event":"listening","port","key","discoveryKey","length","byteLength","cpu"}
 //         {"event":"connection"|"disconnected"|"stream-error", …} per peer
 //         {"event":"appended","length"} per live append
 //         {"event":"exit","cpu":{user,system} (µs)} on shutdown
@@ -103,6 +103,7 @@ run(async () => {
     discoveryKey: hex(core.discoveryKey),
     length: core.length,
     byteLength: core.byteLength,
+    cpu: process.cpuUsage(),
   });
 
   // Live appends continue the generator, or append "live block <i>" when loaded from a file.
@@ -118,9 +119,7 @@ run(async () => {
         return;
       }
       busy = true;
-      const block = data
-        ? data.stream.next(data.size)
-        : Buffer.from("live block " + core.length);
+      const block = data ? data.stream.next(data.size) : Buffer.from("live block " + core.length);
       try {
         await core.append(block);
         emit({ event: "appended", length: core.length });
