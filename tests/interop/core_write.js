@@ -7,8 +7,7 @@
 //                    manifest, fork }
 // The key pair is hypercore-crypto.keyPair(seed) (libsodium crypto_sign_seed_keypair).
 // Storage is a fresh folder under os.tmpdir(), removed on exit.
-const { req, emit, hex, fromHex, run, readStdinJson, tmpDir, deadline } =
-  require("./_common");
+const { req, emit, hex, fromHex, run, readStdinJson, tmpDir, deadline } = require("./_common");
 
 const Hypercore = req("hypercore");
 const crypto = req("hypercore-crypto");

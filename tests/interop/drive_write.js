@@ -10,8 +10,7 @@
 //           entries: [{ path, seq, executable, linkname, metadata, blob }] }
 // One entry in "versions" per inner op list, recorded after applying it.
 const { req, emit, hex, run, readStdinJson, deadline } = require("./_common");
-const { Hyperdrive, openStore, applyOp, coreState, allBlocks, listEntries } =
-  require("./_drive");
+const { Hyperdrive, openStore, applyOp, coreState, allBlocks, listEntries } = require("./_drive");
 
 const c = req("compact-encoding");
 const messages = req("hypercore/lib/messages");

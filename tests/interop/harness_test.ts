@@ -29,9 +29,7 @@ interface MerkleVectors {
 const vectors = fixture<MerkleVectors>("merkle-and-keys.json");
 
 function vectorCore(length: number, compat: boolean): VectorCore {
-  const c = vectors.cores.find((c) =>
-    c.length === length && (c.mode === "compat") === compat
-  );
+  const c = vectors.cores.find((c) => c.length === length && (c.mode === "compat") === compat);
   assert.ok(c, `vector core of length ${length}`);
   return c;
 }
@@ -182,8 +180,7 @@ Deno.test("harness: serve.js and fetch.js move a 40-block core between two Node 
       Array.from({ length: 40 }, (_, i) => i),
     );
     const expected = await dataStream("harness", 40_000);
-    const hex = (u: Uint8Array) =>
-      Array.from(u, (b) => b.toString(16).padStart(2, "0")).join("");
+    const hex = (u: Uint8Array) => Array.from(u, (b) => b.toString(16).padStart(2, "0")).join("");
     for (const b of blocks) {
       const i = b.index as number;
       assert.equal(
