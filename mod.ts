@@ -1,0 +1,39 @@
+/**
+ * pigeon's library API: the few names a program needs to share, version and
+ * sync data sets. The CLI (`cli.ts`) is built on the same modules.
+ *
+ * @example Parsing and printing a link
+ * ```ts
+ * import { formatLink, parseLink } from "./mod.ts";
+ * const link = parseLink("hyper://iqi4zk7miqi4zk7miqi4zk7miqi4zk7miqi4zk7miqi4zk7miqio+3/readme.txt");
+ * if (formatLink({ ...link, version: null }) !== "hyper://iqi4zk7miqi4zk7miqi4zk7miqi4zk7miqi4zk7miqi4zk7miqio/readme.txt") {
+ *   throw new Error("unexpected");
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ErrorCode,
+  isPigeonError,
+  PigeonError,
+  type PigeonErrorOptions,
+} from "./lib/errors.ts";
+export {
+  decodeKey,
+  encodeKey,
+  hexDecode,
+  hexEncode,
+  KEY_BYTES,
+  z32Decode,
+  z32Encode,
+} from "./lib/encoding/id.ts";
+export {
+  formatLink,
+  type Link,
+  LINK_SCHEME,
+  type LinkParts,
+  parseLink,
+  parseLinkOrKey,
+} from "./lib/encoding/link.ts";
