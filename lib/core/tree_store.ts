@@ -1,0 +1,156 @@
+/**
+ * Stored Merkle tree nodes of one core, with a small cache.
+ *
+ * | file | layout                                                         |
+ * |------|----------------------------------------------------------------|
+ * | tree | node i at byte i·40: u64le size, 32-byte hash; all zero = absent |
+ *
+ * A node is written only once it is trusted: computed by the writer, or
+ * verified against a signed tree by a reader.
+ *
+ * @module
+ */
+
+import { readU64le, writeU64le } from "../crypto/bytes.ts";
+import { PigeonError } from "../errors.ts";
+import * as ft from "../tree/flat_tree.ts";
+import type { TreeNode } from "../tree/node.ts";
+import type { RandomAccess } from "./storage.ts";
+
+/** Bytes per stored node. */
+export const NODE_BYTES = 40;
+/** Nodes kept in memory; enough for the upper levels of any tree and a batch. */
+const MAX_CACHED_NODES = 65536;
+
+/** Stored tree nodes of a core. */
+export class TreeStore {
+  readonly #file: RandomAccess;
+  readonly #source: string;
+  #cache = new Map<number, TreeNode>();
+
+  /** Nodes in `file`; `source` names it in errors. */
+  constructor(file: RandomAccess, source: string) {
+    this.#file = file;
+    this.#source = source;
+  }
+
+  /** The stored node at `index`, or null. */
+  get(index: number): TreeNode | null {
+    const cached = this.#cache.get(index);
+    if (cached) return cached;
+    const bytes = this.#file.read(index * NODE_BYTES, NODE_BYTES);
+    if (isZero(bytes)) return null;
+    const node = { index, size: readU64le(bytes, 0), hash: bytes.slice(8, 40) };
+    this.#remember(node);
+    return node;
+  }
+
+  /** The stored node at `index`; throws `CORRUPT_STORAGE` if it is missing. */
+  require(index: number): TreeNode {
+    const node = this.get(index);
+    if (!node) {
+      throw new PigeonError(
+        "CORRUPT_STORAGE",
+        `Tree node ${index} is missing from ${this.#source}`,
+      );
+    }
+    return node;
+  }
+
+  /** True iff a node is stored at `index`. */
+  has(index: number): boolean {
+    return this.get(index) !== null;
+  }
+
+  /** Writes `nodes`, coalescing runs of consecutive indexes into one write. */
+  put(nodes: readonly TreeNode[]): void {
+    if (nodes.length === 0) return;
+    const sorted = [...nodes].sort((a, b) => a.index - b.index);
+    let runStart = 0;
+    for (let i = 1; i <= sorted.length; i++) {
+      const prev = sorted[i - 1]!;
+      const next = sorted[i];
+      if (next && next.index === prev.index) {
+        throw new PigeonError("BAD_ARGUMENT", `Node ${next.index} written twice in one batch`);
+      }
+      if (next && next.index === prev.index + 1) continue;
+      const run = sorted.slice(runStart, i);
+      const bytes = new Uint8Array(run.length * NODE_BYTES);
+      run.forEach((node, j) => {
+        writeU64le(bytes, j * NODE_BYTES, node.size);
+        bytes.set(node.hash, j * NODE_BYTES + 8);
+      });
+      this.#file.write(run[0]!.index * NODE_BYTES, bytes);
+      runStart = i;
+    }
+    for (const node of sorted) this.#remember(node);
+  }
+
+  /** Drops every node at or above `index` (a writer's uncommitted tail). */
+  truncate(index: number): void {
+    if (this.#file.size() > index * NODE_BYTES) this.#file.truncate(index * NODE_BYTES);
+    for (const key of this.#cache.keys()) if (key >= index) this.#cache.delete(key);
+  }
+
+  /** The roots of the tree of `length` blocks; throws if one is missing. */
+  roots(length: number): TreeNode[] {
+    return ft.fullRoots(2 * length).map((i) => this.require(i));
+  }
+
+  /** The roots of `length` if all are stored, else null. */
+  tryRoots(length: number): TreeNode[] | null {
+    const out: TreeNode[] = [];
+    for (const index of ft.fullRoots(2 * length)) {
+      const node = this.get(index);
+      if (!node) return null;
+      out.push(node);
+    }
+    return out;
+  }
+
+  /**
+   * Byte offset of block `block` in a log whose roots are `roots`: the sizes
+   * of every subtree to its left. Needs the left children along its path.
+   */
+  byteOffset(block: number, roots: readonly TreeNode[]): number {
+    const target = 2 * block;
+    let offset = 0;
+    for (const root of roots) {
+      if (ft.rightSpan(root.index) < target) {
+        offset += root.size;
+        continue;
+      }
+      let index = root.index;
+      while (index !== target) {
+        const left = ft.leftChild(index);
+        if (target <= ft.rightSpan(left)) {
+          index = left;
+        } else {
+          offset += this.require(left).size;
+          index = ft.rightChild(index);
+        }
+      }
+      return offset;
+    }
+    throw new PigeonError("NOT_AVAILABLE", `Block ${block} is beyond the tree`);
+  }
+
+  /** Flushes the file. */
+  sync(): void {
+    this.#file.sync();
+  }
+
+  #remember(node: TreeNode): void {
+    if (this.#cache.size >= MAX_CACHED_NODES) {
+      // Evict the oldest entry; maps iterate in insertion order.
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(node.index, node);
+  }
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.byteLength; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
