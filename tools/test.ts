@@ -1,0 +1,98 @@
+/**
+ * `deno task test [deno test flags] [paths]`: runs pigeon's tests and ends
+ * with one line `N passed, N failed` (`, N skipped` when tests were ignored),
+ * which CI reads; exits with `deno test`'s exit code.
+ *
+ * - Without paths it runs everything under tests/ plus the JSDoc examples of
+ *   mod.ts and lib/ (`--doc`). With paths (anything that exists on disk) it
+ *   runs only those.
+ * - Tests run with `-A` and the ops and resources sanitizers on (Deno 2.9 has
+ *   them off by default): a test that leaks a timer, socket or file fails.
+ * - `PIGEON_CRYPTO=ts|wasm` and every other variable pass through to the tests.
+ * - Output streams as it comes; the counts come from Deno's summary line
+ *   (`ok | 7 passed (6 steps) | 0 failed | 1 ignored (…)`; steps are not counted).
+ *
+ * @module
+ */
+
+const SUMMARY =
+  /^(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed(?: \(\d+ steps?\))?(?: \| (\d+) ignored(?: \(\d+ steps?\))?)?/;
+const DEFAULT_PATHS = ["tests/", "mod.ts", "lib/"];
+const SANITIZERS = ["--sanitize-ops", "--sanitize-resources"];
+
+const root = new URL("../", import.meta.url);
+const args = [...Deno.args];
+const hasPaths = await anyExists(args.filter((a) => !a.startsWith("-")));
+const testArgs = ["test", "-A", ...SANITIZERS, ...(hasPaths ? [] : ["--doc"]), ...args];
+if (!hasPaths) testArgs.push(...DEFAULT_PATHS);
+
+const crypto = Deno.env.get("PIGEON_CRYPTO");
+console.log(`test: deno ${testArgs.join(" ")}${crypto ? ` (PIGEON_CRYPTO=${crypto})` : ""}`);
+
+const child = new Deno.Command(Deno.execPath(), {
+  args: testArgs,
+  cwd: root,
+  stdin: "null",
+  stdout: "piped",
+  stderr: "piped",
+}).spawn();
+
+let passed = 0;
+let failed = 0;
+let ignored = 0;
+let summaries = 0;
+const [, status] = await Promise.all([
+  Promise.all([
+    pump(child.stdout, Deno.stdout, (line) => {
+      const m = SUMMARY.exec(line);
+      if (m === null) return;
+      summaries++;
+      passed += Number(m[1]);
+      failed += Number(m[2]);
+      ignored += Number(m[3] ?? 0);
+    }),
+    pump(child.stderr, Deno.stderr, () => {}),
+  ]),
+  child.status,
+]);
+
+let code = status.code;
+if (summaries === 0 && code !== 0) {
+  // Deno stopped before running tests (a type error, a missing module): count that as a failure.
+  console.log("test: deno test stopped before printing a summary (see above)");
+  failed = Math.max(failed, 1);
+}
+if (code === 0 && failed > 0) code = 1;
+console.log(`${passed} passed, ${failed} failed${ignored > 0 ? `, ${ignored} skipped` : ""}`);
+Deno.exit(code);
+
+/** Copies `from` to `to` as it arrives, calling `onLine` for each complete line. */
+async function pump(
+  from: ReadableStream<Uint8Array>,
+  to: { write(p: Uint8Array): Promise<number> },
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of from) {
+    let done = 0;
+    while (done < chunk.byteLength) done += await to.write(chunk.subarray(done));
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) onLine(line);
+  }
+  if (pending !== "") onLine(pending);
+}
+
+async function anyExists(paths: string[]): Promise<boolean> {
+  for (const path of paths) {
+    try {
+      await Deno.stat(new URL(path, root));
+      return true;
+    } catch {
+      // not a path: a flag's value such as `--filter name`
+    }
+  }
+  return false;
+}
