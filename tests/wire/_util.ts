@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { ByteStream } from "../../lib/wire/byte_stream.ts";
+
 /** `n` random bytes (getRandomValues is limited to 64 KiB per call). */
 export function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -29,4 +31,102 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A ByteStream from two web streams; `close` is a no-op (the user closes the streams). */
+function byteStream(
+  readable: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+): ByteStream {
+  return { readable, writable, close() {} };
+}
+
+/**
+ * Two ByteStreams connected back to back in memory. `tap` sees every chunk
+ * written by side 0 (`"a"`) or side 1 (`"b"`).
+ */
+export function memoryPair(
+  tap?: (from: "a" | "b", chunk: Uint8Array) => void,
+): [ByteStream, ByteStream] {
+  const relay = (from: "a" | "b") =>
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        tap?.(from, chunk.slice());
+        controller.enqueue(chunk);
+      },
+    });
+  const ab = relay("a");
+  const ba = relay("b");
+  return [byteStream(ba.readable, ab.writable), byteStream(ab.readable, ba.writable)];
+}
+
+/** A transport driven by the test: it feeds the bytes read and records the bytes written. */
+export interface ScriptedTransport {
+  /** The side to hand to the code under test. */
+  transport: ByteStream;
+  /** Every chunk the code under test wrote. */
+  written: Uint8Array[];
+  /** Makes `bytes` readable. */
+  feed(bytes: Uint8Array): void;
+  /** Ends the readable side (EOF). */
+  end(): void;
+  /** Resolves once at least `n` bytes in total were written. */
+  waitWritten(n: number): Promise<void>;
+  /** True once the code under test closed, aborted or cancelled the transport. */
+  readonly closed: boolean;
+}
+
+/** Makes a {@link ScriptedTransport}. */
+export function scriptedTransport(): ScriptedTransport {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let total = 0;
+  let closed = false;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const written: Uint8Array[] = [];
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel() {
+      closed = true;
+    },
+  });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      written.push(chunk.slice());
+      total += chunk.byteLength;
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (total >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
+      }
+    },
+    close() {
+      closed = true;
+    },
+    abort() {
+      closed = true;
+    },
+  });
+  return {
+    transport: {
+      readable,
+      writable,
+      close() {
+        closed = true;
+      },
+    },
+    written,
+    feed(bytes) {
+      if (!closed) controller.enqueue(bytes);
+    },
+    end() {
+      if (!closed) controller.close();
+    },
+    waitWritten(n) {
+      if (total >= n) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    get closed() {
+      return closed;
+    },
+  };
 }

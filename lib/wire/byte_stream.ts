@@ -1,0 +1,20 @@
+/**
+ * The transport under a secret-stream: any duplex byte stream.
+ *
+ * A `Deno.Conn` satisfies {@link ByteStream} as is. Note that on a
+ * `Deno.Conn`, reaching the end of `readable` or cancelling it closes the
+ * whole connection, so `close()` may then throw `BadResource`; users of this
+ * interface call `close()` inside a try.
+ *
+ * @module
+ */
+
+/** A duplex byte stream: what TCP (or an in-memory pipe) offers. */
+export interface ByteStream {
+  /** Bytes from the peer. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer. */
+  writable: WritableStream<Uint8Array>;
+  /** Closes both directions and releases the resource. */
+  close(): void;
+}
