@@ -181,8 +181,10 @@ function dial({ host, port }) {
  */
 function listen({ host, port }, onstream) {
   const NoiseSecretStream = req("@hyperswarm/secret-stream");
+  const streams = new Set();
   const server = net.createServer((socket) => {
     const stream = new NoiseSecretStream(false, socket);
+    streams.add(stream);
     emit({
       event: "connection",
       remote: socket.remoteAddress + ":" + socket.remotePort,
@@ -192,9 +194,17 @@ function listen({ host, port }, onstream) {
       "error",
       (err) => emit({ event: "stream-error", message: err.message }),
     );
-    stream.on("close", () => emit({ event: "disconnected" }));
+    stream.on("close", () => {
+      streams.delete(stream);
+      emit({ event: "disconnected" });
+    });
     onstream(stream);
   });
+  // Stops accepting and drops every open connection (used on shutdown).
+  server.closeAll = () => {
+    server.close();
+    for (const s of streams) s.destroy();
+  };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -202,6 +212,35 @@ function listen({ host, port }, onstream) {
       resolve(server);
     });
   });
+}
+
+/** Bound on closing storage at shutdown: exit anyway after this. */
+const SHUTDOWN_MS = 2_000;
+
+/** Resolves when p settles or after ms, whichever is first (never rejects). */
+function bounded(p, ms = SHUTDOWN_MS) {
+  let t;
+  return Promise.race([
+    Promise.resolve(p).catch(() => {}),
+    new Promise((resolve) => t = setTimeout(resolve, ms)),
+  ]).finally(() => clearTimeout(t));
+}
+
+/**
+ * Makes a dialer exit 1 when the peer goes away before done() was called; the hypercore
+ * replicator would otherwise wait for another peer until the deadline.
+ */
+function failOnClose(stream, what) {
+  let finished = false;
+  stream.on("error", (err) => process.stderr.write("stream error: " + err.message + "\n"));
+  stream.on("close", () => {
+    if (finished) return;
+    process.stderr.write("peer closed the connection before " + what + " finished\n");
+    process.exit(1);
+  });
+  return () => {
+    finished = true;
+  };
 }
 
 // ---------- deterministic data ----------
@@ -247,6 +286,8 @@ module.exports = {
   onShutdown,
   dial,
   listen,
+  bounded,
+  failOnClose,
   DataStream,
   sha256,
   EXIT_TIMEOUT,

@@ -19,6 +19,7 @@ const {
   parsePeer,
   deadline,
   dial,
+  failOnClose,
 } = require("./_common");
 const { Hyperdrive, openStore, readFiles } = require("./_drive");
 
@@ -49,10 +50,7 @@ run(async () => {
   const stream = await dial(parsePeer(a.peer));
   const t0 = process.hrtime.bigint();
   emit({ event: "connected", cpu: process.cpuUsage() });
-  stream.on("error", (err) => {
-    process.stderr.write("stream error: " + err.message + "\n");
-    process.exit(1);
-  });
+  const finished = failOnClose(stream, "clone");
   store.replicate(stream);
 
   await drive.update({ wait: true });
@@ -89,6 +87,7 @@ run(async () => {
     ms,
     cpu: process.cpuUsage(),
   });
+  finished();
   stream.destroy();
   await drive.close();
   process.exit(0);

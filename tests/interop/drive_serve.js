@@ -14,7 +14,9 @@
 //         {"event":"exit","cpu":{user,system} (µs)} on shutdown
 // Runs until SIGTERM/SIGINT, stdin closing, or --lifetime-ms.
 const fs = require("fs");
-const { req, emit, hex, run, args, intArg, deadline, onShutdown, listen } = require("./_common");
+const { req, emit, hex, run, args, intArg, deadline, onShutdown, bounded, listen } = require(
+  "./_common",
+);
 const { Hyperdrive, openStore, applyOp } = require("./_drive");
 
 const Localdrive = req("localdrive");
@@ -79,10 +81,8 @@ run(async () => {
 
   onShutdown(async () => {
     emit({ event: "exit", cpu: process.cpuUsage() });
-    server.close();
-    try {
-      await drive.close();
-    } catch { /* best effort: the process is exiting anyway */ }
+    server.closeAll();
+    await bounded(drive.close());
     process.exit(0);
   });
 });

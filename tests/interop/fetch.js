@@ -26,6 +26,7 @@ const {
   tmpDir,
   deadline,
   dial,
+  failOnClose,
 } = require("./_common");
 
 const Hypercore = req("hypercore");
@@ -64,10 +65,7 @@ run(async () => {
   const stream = await dial(parsePeer(a.peer));
   const t0 = process.hrtime.bigint();
   emit({ event: "connected", cpu: process.cpuUsage() });
-  stream.on("error", (err) => {
-    process.stderr.write("stream error: " + err.message + "\n");
-    process.exit(1);
-  });
+  const finished = failOnClose(stream, "fetch");
   core.replicate(stream);
 
   await core.update({ wait: true });
@@ -113,6 +111,7 @@ run(async () => {
     ms,
     cpu: process.cpuUsage(),
   });
+  finished();
   stream.destroy();
   await core.close();
   process.exit(0);

@@ -23,6 +23,7 @@ const {
   tmpDir,
   deadline,
   onShutdown,
+  bounded,
   listen,
   DataStream,
 } = require("./_common");
@@ -134,10 +135,8 @@ run(async () => {
   onShutdown(async () => {
     if (timer) clearInterval(timer);
     emit({ event: "exit", cpu: process.cpuUsage() });
-    server.close();
-    try {
-      await core.close();
-    } catch { /* best effort: the process is exiting anyway */ }
+    server.closeAll();
+    await bounded(core.close());
     process.exit(0);
   });
 });
