@@ -155,7 +155,7 @@ export class Core {
         signature: null,
       };
     }
-    pair ??= options.keyPair ?? secretKeyPair(storage);
+    pair ??= options.keyPair ?? (storage.readOnly ? null : secretKeyPair(storage));
     if (pair && !isSigner(header, pair)) {
       if (options.keyPair) {
         throw new PigeonError("BAD_ARGUMENT", "Key pair is not a signer of this core");
@@ -176,6 +176,9 @@ export class Core {
   #load(fresh: boolean): void {
     const h = this.#header;
     if (fresh) {
+      if (this.#storage.readOnly) {
+        throw new PigeonError("NOT_FOUND", `No core in ${this.#storage.name}`);
+      }
       if (this.#keyPair) this.#storage.writeSecretKey(this.#keyPair.secretKey);
       this.#commit(this.#header);
     }
@@ -195,6 +198,7 @@ export class Core {
         `Signature in ${this.#storage.name}/header does not verify`,
       );
     }
+    if (this.#storage.readOnly) return;
     if (this.#keyPair) {
       // Anything past the committed length is a torn append: drop it.
       this.#tree.truncate(Math.max(0, 2 * h.length - 1));

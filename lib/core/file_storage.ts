@@ -113,6 +113,11 @@ export class FileStorage implements CoreStorage {
     if (!this.#readOnly) Deno.mkdirSync(dir, { recursive: true });
   }
 
+  /** True when opened read-only. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
   #path(name: string): string {
     return `${this.#dir}/${name}`;
   }

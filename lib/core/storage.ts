@@ -41,6 +41,8 @@ export interface RandomAccess {
 export interface CoreStorage {
   /** A short description for error messages (a folder path, or "memory"). */
   readonly name: string;
+  /** True when nothing may be written (the core opens as a reader). */
+  readonly readOnly: boolean;
   /** Takes the exclusive write lock; throws `PigeonError("LOCKED")` if another holder has it. */
   lock(): void;
   /** Opens one of the random-access files. */
@@ -99,6 +101,7 @@ export class MemoryFile implements RandomAccess {
 /** A core kept in memory; survives as long as the object does (tests, scratch). */
 export class MemoryStorage implements CoreStorage {
   readonly name = "memory";
+  readonly readOnly = false;
   #files = new Map<FileName, MemoryFile>();
   #header: Uint8Array | null = null;
   #secretKey: Uint8Array | null = null;
