@@ -5,7 +5,7 @@
  */
 
 import { defineCommand } from "../command.ts";
-import { hexEncode } from "../../encoding/id.ts";
+import { encodeKey, hexEncode } from "../../encoding/id.ts";
 import { formatLink, parseLinkOrKey } from "../../encoding/link.ts";
 
 /** `pigeon link`. */
@@ -31,7 +31,7 @@ With --json: {"event":"link","link":…,"key":<hex>,"id":<z32>,"version":…,"pa
     await io.out.result(values.hex ? key : text, "link", {
       link: text,
       key,
-      id: text.slice("hyper://".length, "hyper://".length + 52),
+      id: encodeKey(parsed.key),
       version: parsed.version,
       path: parsed.path,
     });
