@@ -14,6 +14,7 @@
 import { chacha20 as nobleChacha20, hchacha as nobleHchacha } from "@noble/ciphers/chacha.js";
 import { PigeonError } from "../errors.ts";
 import { cryptoPath } from "./backend.ts";
+import { wasmKernels } from "./kernels/kernels.ts";
 
 /** ChaCha20 key length in bytes. */
 export const CHACHA20_KEY_BYTES = 32;
@@ -88,7 +89,18 @@ export const nobleChaCha20: ChaCha20Backend = {
   },
 };
 
-let active: ChaCha20Backend = cryptoPath() === "ts" ? nobleChaCha20 : nobleChaCha20;
+/** The AssemblyScript/WebAssembly kernel (`kernels/assembly/chacha20.ts`, 4 blocks per SIMD pass). */
+export const wasmChaCha20: ChaCha20Backend = {
+  name: "wasm",
+  xor(key, nonce, counter, input, output) {
+    wasmKernels().chacha20Xor(key, nonce, counter, input, output);
+  },
+  hchacha20(key, input) {
+    return wasmKernels().hchacha20(key, input);
+  },
+};
+
+let active: ChaCha20Backend = cryptoPath() === "ts" ? nobleChaCha20 : wasmChaCha20;
 
 /** Selects the backend all callers of {@link chacha20Xor} / {@link hchacha20} use. */
 export function setChaCha20Backend(backend: ChaCha20Backend): void {

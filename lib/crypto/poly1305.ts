@@ -11,6 +11,7 @@
 import { Poly1305 as NoblePoly1305 } from "@noble/ciphers/_poly1305.js";
 import { PigeonError } from "../errors.ts";
 import { cryptoPath } from "./backend.ts";
+import { wasmKernels } from "./kernels/kernels.ts";
 
 /** Poly1305 one-time key length in bytes. */
 export const POLY1305_KEY_BYTES = 32;
@@ -35,7 +36,15 @@ export const noblePoly1305: Poly1305Backend = {
   },
 };
 
-let active: Poly1305Backend = cryptoPath() === "ts" ? noblePoly1305 : noblePoly1305;
+/** The AssemblyScript/WebAssembly kernel (`kernels/assembly/poly1305.ts`). */
+export const wasmPoly1305: Poly1305Backend = {
+  name: "wasm",
+  mac(key, parts) {
+    return wasmKernels().poly1305(key, parts);
+  },
+};
+
+let active: Poly1305Backend = cryptoPath() === "ts" ? noblePoly1305 : wasmPoly1305;
 
 /** Selects the backend all callers of {@link poly1305} use. */
 export function setPoly1305Backend(backend: Poly1305Backend): void {

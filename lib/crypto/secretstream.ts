@@ -30,6 +30,7 @@ import { type CryptoPath, cryptoPath } from "./backend.ts";
 import { timingSafeEqual } from "./bytes.ts";
 import { nobleChaCha20 } from "./chacha20.ts";
 import { noblePoly1305 } from "./poly1305.ts";
+import { SS_STATE_BYTES, wasmKernels } from "./kernels/kernels.ts";
 
 /** Length of the header `init_push` produces and `init_pull` consumes. */
 export const SECRETSTREAM_HEADER_BYTES = 24;
@@ -149,6 +150,31 @@ export class ReferenceSecretstreamState implements SecretstreamState {
     this.#k = buf.slice(0, 32);
     this.#nonce.set(buf.subarray(32, 40), 4);
     this.#nonce.set([1, 0, 0, 0], 0);
+  }
+}
+
+/**
+ * The WASM kernel state (`kernels/assembly/secretstream.ts`): the 44-byte
+ * `k || nonce` lives here and is copied into the module around each message.
+ */
+export class WasmSecretstreamState implements SecretstreamState {
+  #state = new Uint8Array(SS_STATE_BYTES);
+
+  /** Initialises from a 32-byte key and a 24-byte header. */
+  constructor(key: Uint8Array, header: Uint8Array) {
+    wasmKernels().secretstreamInit(key, header, this.#state);
+  }
+
+  push(message: Uint8Array, tag: number): Uint8Array {
+    return wasmKernels().secretstreamPush(this.#state, message, tag);
+  }
+
+  pull(ciphertext: Uint8Array): { message: Uint8Array; tag: number } | null {
+    return wasmKernels().secretstreamPull(this.#state, ciphertext);
+  }
+
+  rekey(): void {
+    wasmKernels().secretstreamRekey(this.#state);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   TAG_PUSH,
   TAG_REKEY,
 } from "../../lib/crypto/secretstream.ts";
+import { SS_STATE_BYTES, wasmKernels } from "../../lib/crypto/kernels/kernels.ts";
 import { isPigeonError } from "../../lib/errors.ts";
 
 const fixtures = new URL("../fixtures/", import.meta.url);
@@ -180,4 +181,43 @@ Deno.test("secretstream: bad key, header and tag are BAD_ARGUMENT", () => {
   assert.throws(() => new SecretstreamPush(new Uint8Array(31)), bad);
   assert.throws(() => new SecretstreamPull(new Uint8Array(32), new Uint8Array(23)), bad);
   assert.throws(() => new SecretstreamPush(new Uint8Array(32)).push(new Uint8Array(1), 256), bad);
+});
+
+Deno.test("secretstream: wasm and ts agree at every length 0..300, 64 KiB, 1 MiB and past 1 MiB", () => {
+  const key = randomBytes(32);
+  const header = randomBytes(SECRETSTREAM_HEADER_BYTES);
+  const ts = new SecretstreamPush(key, header, { path: "ts" });
+  const wasm = new SecretstreamPush(key, header, { path: "wasm" });
+  const rxTs = new SecretstreamPull(key, header, { path: "ts" });
+  const rxWasm = new SecretstreamPull(key, header, { path: "wasm" });
+  const lengths = [...Array.from({ length: 301 }, (_, i) => i), 65536, 1 << 20, (1 << 20) + 77];
+  for (const n of lengths) {
+    const m = randomBytes(n);
+    const tag = n % 7 === 0 ? TAG_REKEY : TAG_MESSAGE;
+    const a = ts.push(m, tag);
+    const b = wasm.push(m, tag);
+    assert.equal(toHex(b), toHex(a), `length ${n}`);
+    assert.equal(toHex(rxWasm.pull(a)), toHex(m));
+    assert.equal(toHex(rxTs.pull(b)), toHex(m));
+    assert.equal(rxWasm.lastTag, tag);
+  }
+});
+
+Deno.test("secretstream[wasm]: the counter wrap rekeys like libsodium", async () => {
+  const kernels = wasmKernels();
+  const state = new Uint8Array(SS_STATE_BYTES);
+  kernels.secretstreamInit(randomBytes(32), randomBytes(SECRETSTREAM_HEADER_BYTES), state);
+  state.set([0xfe, 0xff, 0xff, 0xff], 32); // two messages before the u32 counter wraps
+  const messages = [randomBytes(10), randomBytes(100), randomBytes(1000)];
+  const sodiumState = new Uint8Array(52);
+  sodiumState.set(state);
+  const ref = await sodiumRef<{ ciphertexts: string[]; state: string }>({
+    op: "pushState",
+    state: toHex(sodiumState),
+    messages: messages.map((m) => ({ plaintext: toHex(m), tag: TAG_MESSAGE })),
+  });
+  const got = messages.map((m) => toHex(kernels.secretstreamPush(state, m, TAG_MESSAGE)));
+  assert.deepEqual(got, ref.ciphertexts);
+  assert.equal(toHex(state), ref.state.slice(0, SS_STATE_BYTES * 2));
+  assert.equal(toHex(state.subarray(32, 36)), "02000000", "counter restarted at 1, then +1");
 });

@@ -2,6 +2,9 @@
 // Reads one JSON job on stdin, writes one JSON result on stdout. All bytes are hex.
 //   { op: "push", key, header, messages: [{ plaintext, tag, rekeyAfter? }] }
 //     → { ciphertexts: [hex] }
+//   { op: "pushState", state, messages: [{ plaintext, tag }] }  (state = raw 52-byte libsodium
+//     state k || nonce || pad, e.g. with the counter set near its wrap)
+//     → { ciphertexts: [hex], state }
 //   { op: "pull", key, header, ciphertexts: [hex], rekeyAfter?: [index] }
 //     → { messages: [{ plaintext, tag } | null] }   (null: rejected, stops there)
 "use strict";
@@ -16,9 +19,18 @@ process.stdin.on("data", (d) => (input += d));
 process.stdin.on("end", () => {
   const job = JSON.parse(input);
   const state = Buffer.alloc(sodium.crypto_secretstream_xchacha20poly1305_STATEBYTES);
-  const key = bytes(job.key);
-  const header = bytes(job.header);
-  if (job.op === "push") {
+  const key = job.key === undefined ? null : bytes(job.key);
+  const header = job.header === undefined ? null : bytes(job.header);
+  if (job.op === "pushState") {
+    bytes(job.state).copy(state);
+    const ciphertexts = job.messages.map((m) => {
+      const pt = bytes(m.plaintext);
+      const out = Buffer.alloc(pt.length + sodium.crypto_secretstream_xchacha20poly1305_ABYTES);
+      sodium.crypto_secretstream_xchacha20poly1305_push(state, out, pt, null, m.tag);
+      return hex(out);
+    });
+    process.stdout.write(JSON.stringify({ ciphertexts, state: hex(state) }));
+  } else if (job.op === "push") {
     // init_push draws a random header. init_pull builds the same state from a given header
     // (libsodium uses one state layout for both directions), so it sets up a push with ours.
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, key);
