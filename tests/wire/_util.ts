@@ -5,6 +5,7 @@
  */
 
 import type { ByteStream } from "../../lib/wire/byte_stream.ts";
+import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
 
 /** `n` random bytes (getRandomValues is limited to 64 KiB per call). */
 export function randomBytes(n: number): Uint8Array {
@@ -129,4 +130,40 @@ export function scriptedTransport(): ScriptedTransport {
       return closed;
     },
   };
+}
+
+const BYTE_KEYS = new Set([
+  "capability",
+  "value",
+  "hash",
+  "signature",
+  "namespace",
+  "publicKey",
+  "message",
+  "userData",
+  "id",
+]);
+const HEX = /^([0-9a-f]{2})*$/;
+
+/** Fixture JSON → the typed value (hex strings of byte fields → bytes, bitfield → Uint32Array). */
+export function typed(value: unknown, key = ""): unknown {
+  if (typeof value === "string" && BYTE_KEYS.has(key) && HEX.test(value)) return fromHex(value);
+  if (key === "bitfield" && Array.isArray(value)) return Uint32Array.from(value as number[]);
+  if (key === "linked" && Array.isArray(value)) return value.map((v) => fromHex(v as string));
+  if (Array.isArray(value)) return value.map((v) => typed(v, key));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typed(v, k)]));
+  }
+  return value;
+}
+
+/** A decoded value → fixture JSON form (bytes → hex, Uint32Array → numbers). */
+export function plain(value: unknown): unknown {
+  if (value instanceof Uint32Array) return [...value];
+  if (value instanceof Uint8Array) return toHex(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
 }
