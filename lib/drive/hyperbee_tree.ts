@@ -274,10 +274,16 @@ export class TreeNode {
     return this.keys.length <= MAX_KEYS;
   }
 
-  /** Removes key `index` and the child right of it. */
+  /**
+   * Removes key `index` and the child right of it. The child pointer is marked
+   * freed (seq 0) so that a pending batch block listing it drops it.
+   */
   removeKey(index: number): void {
     this.keys.splice(index, 1);
-    if (this.children.length) this.children.splice(index + 1, 1);
+    if (this.children.length) {
+      this.children[index + 1]!.seq = 0;
+      this.children.splice(index + 1, 1);
+    }
     this.changed = true;
   }
 
