@@ -6,6 +6,8 @@
 
 import type { ByteStream } from "../../lib/wire/byte_stream.ts";
 import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
+import type { MessageHandler, MessageStream } from "../../lib/wire/message_stream.ts";
+import { PigeonError } from "../../lib/errors.ts";
 
 /** `n` random bytes (getRandomValues is limited to 64 KiB per call). */
 export function randomBytes(n: number): Uint8Array {
@@ -166,4 +168,103 @@ export function plain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value;
+}
+
+/**
+ * One end of an in-memory {@link MessageStream} pair: ordered delivery,
+ * handler promises pause delivery, `written` records every message sent,
+ * `delivered` counts messages handed to the handler. Destroying one end
+ * closes the other cleanly, as a TCP close would.
+ */
+export class MemoryMessageStream implements MessageStream {
+  /** Every message written, in order (copies). */
+  written: Uint8Array[] = [];
+  /** Messages handed to the handler so far. */
+  delivered = 0;
+  /** The other end. */
+  peer: MemoryMessageStream | null = null;
+  readonly closed: Promise<PigeonError | null>;
+  #resolveClosed!: (err: PigeonError | null) => void;
+  #destroyed = false;
+  #inbox: Uint8Array[] = [];
+  #handler: MessageHandler | null = null;
+  #pumping = false;
+
+  constructor() {
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  get onmessage(): MessageHandler | null {
+    return this.#handler;
+  }
+
+  set onmessage(handler: MessageHandler | null) {
+    this.#handler = handler;
+    this.#pump();
+  }
+
+  write(message: Uint8Array): boolean {
+    if (this.#destroyed) return false;
+    this.written.push(message.slice());
+    this.peer?.receive(message.slice());
+    return true;
+  }
+
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Queues a message as if the peer had sent it. */
+  receive(message: Uint8Array): void {
+    if (this.#destroyed) return;
+    this.#inbox.push(message);
+    this.#pump();
+  }
+
+  destroy(error?: unknown): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#inbox = [];
+    this.#resolveClosed(
+      error === undefined ? null : error instanceof PigeonError ? error : new PigeonError(
+        "CLOSED",
+        String(error),
+      ),
+    );
+    this.peer?.destroy();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      await Promise.resolve(); // deliver asynchronously, like a real transport
+      while (!this.#destroyed && this.#handler !== null && this.#inbox.length > 0) {
+        const message = this.#inbox.shift()!;
+        this.delivered++;
+        try {
+          const pause = this.#handler(message);
+          if (pause instanceof Promise) await pause;
+        } catch (err) {
+          this.destroy(err);
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (!this.#destroyed && this.#handler !== null && this.#inbox.length > 0) this.#pump();
+  }
+}
+
+/** Two connected {@link MemoryMessageStream}s. */
+export function memoryMessagePair(): [MemoryMessageStream, MemoryMessageStream] {
+  const a = new MemoryMessageStream();
+  const b = new MemoryMessageStream();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
 }
