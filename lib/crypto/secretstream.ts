@@ -178,7 +178,11 @@ export class WasmSecretstreamState implements SecretstreamState {
   }
 }
 
-function makeState(key: Uint8Array, header: Uint8Array, options: SecretstreamOptions) {
+function makeState(
+  key: Uint8Array,
+  header: Uint8Array,
+  path: CryptoPath,
+): SecretstreamState {
   if (key.length !== SECRETSTREAM_KEY_BYTES) {
     throw new PigeonError("BAD_ARGUMENT", `Secretstream key must be 32 bytes, got ${key.length}`);
   }
@@ -188,10 +192,8 @@ function makeState(key: Uint8Array, header: Uint8Array, options: SecretstreamOpt
       `Secretstream header must be 24 bytes, got ${header.length}`,
     );
   }
-  const path = options.path ?? cryptoPath();
-  // The WASM state arrives with the kernels; until then both paths use the reference.
   return path === "wasm"
-    ? new ReferenceSecretstreamState(key, header)
+    ? new WasmSecretstreamState(key, header)
     : new ReferenceSecretstreamState(key, header);
 }
 
@@ -217,6 +219,8 @@ function checkTag(tag: number): void {
 export class SecretstreamPush {
   /** The 24-byte header the receiver needs (random unless one was given). */
   readonly header: Uint8Array;
+  /** The crypto path this stream runs on. */
+  readonly path: CryptoPath;
   #state: SecretstreamState;
 
   /**
@@ -227,7 +231,8 @@ export class SecretstreamPush {
     this.header = header === undefined
       ? crypto.getRandomValues(new Uint8Array(SECRETSTREAM_HEADER_BYTES))
       : header.slice();
-    this.#state = makeState(key, this.header, options);
+    this.path = options.path ?? cryptoPath();
+    this.#state = makeState(key, this.header, this.path);
   }
 
   /** Encrypts `message`; returns `1 + message.length + 16` bytes. */
@@ -247,6 +252,8 @@ export class SecretstreamPush {
 
 /** The receiving half (`init_pull` + `pull`). */
 export class SecretstreamPull {
+  /** The crypto path this stream runs on. */
+  readonly path: CryptoPath;
   #state: SecretstreamState;
   #lastTag = TAG_MESSAGE;
 
@@ -255,7 +262,8 @@ export class SecretstreamPull {
    * @param header the sender's 24-byte header
    */
   constructor(key: Uint8Array, header: Uint8Array, options: SecretstreamOptions = {}) {
-    this.#state = makeState(key, header, options);
+    this.path = options.path ?? cryptoPath();
+    this.#state = makeState(key, header, this.path);
   }
 
   /** The tag of the last message {@link pull} accepted. */

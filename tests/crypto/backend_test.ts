@@ -6,7 +6,11 @@ import { blake2bBackend } from "${new URL("../../lib/crypto/blake2b.ts", import.
 import { chacha20Backend } from "${new URL("../../lib/crypto/chacha20.ts", import.meta.url).href}";
 import { poly1305Backend } from "${new URL("../../lib/crypto/poly1305.ts", import.meta.url).href}";
 import { cryptoPath } from "${new URL("../../lib/crypto/backend.ts", import.meta.url).href}";
-console.log([cryptoPath(), blake2bBackend().name, chacha20Backend().name, poly1305Backend().name].join(" "));
+import { SecretstreamPush } from "${
+  new URL("../../lib/crypto/secretstream.ts", import.meta.url).href
+}";
+const ss = new SecretstreamPush(new Uint8Array(32)).path;
+console.log([cryptoPath(), blake2bBackend().name, chacha20Backend().name, poly1305Backend().name, ss].join(" "));
 `;
 
 /** Runs the probe in a fresh Deno with the given env and permission flags. */
@@ -35,20 +39,23 @@ const READ = ["--allow-read"];
 Deno.test("backend: PIGEON_CRYPTO=ts selects the noble path for every primitive", async () => {
   assert.equal(
     await probe({ PIGEON_CRYPTO: "ts" }, [...READ, "--allow-env"]),
-    "ts noble noble noble",
+    "ts noble noble noble ts",
   );
 });
 
 Deno.test("backend: PIGEON_CRYPTO=wasm and an unset variable select the kernels", async () => {
   assert.equal(
     await probe({ PIGEON_CRYPTO: "wasm" }, [...READ, "--allow-env"]),
-    "wasm wasm wasm wasm",
+    "wasm wasm wasm wasm wasm",
   );
-  assert.equal(await probe({ PIGEON_CRYPTO: "" }, [...READ, "--allow-env"]), "wasm wasm wasm wasm");
+  assert.equal(
+    await probe({ PIGEON_CRYPTO: "" }, [...READ, "--allow-env"]),
+    "wasm wasm wasm wasm wasm",
+  );
 });
 
 Deno.test("backend: without env permission the default is used and nothing throws", async () => {
-  assert.equal(await probe({ PIGEON_CRYPTO: "ts" }, READ), "wasm wasm wasm wasm");
+  assert.equal(await probe({ PIGEON_CRYPTO: "ts" }, READ), "wasm wasm wasm wasm wasm");
 });
 
 Deno.test("backend: parseCryptoPath accepts ts and wasm, defaults otherwise", () => {

@@ -60,10 +60,12 @@ for (const path of PATHS) {
   Deno.test(`secretstream[${path}]: push matches the libsodium vectors in noise-handshake.json`, () => {
     const ex = noise.secretstreamExample;
     const tx = new SecretstreamPush(fromHex(ex.key), fromHex(ex.header), { path });
+    assert.equal(tx.path, path);
     for (const m of ex.messages) {
       assert.equal(toHex(tx.push(fromHex(m.plaintext))), m.ciphertext);
     }
     const rx = new SecretstreamPull(fromHex(ex.key), fromHex(ex.header), { path });
+    assert.equal(rx.path, path);
     for (const m of ex.messages) {
       assert.equal(toHex(rx.pull(fromHex(m.ciphertext))), m.plaintext);
       assert.equal(rx.lastTag, TAG_MESSAGE);
