@@ -5,7 +5,7 @@ import {
   type SecretStreamOptions,
   streamId,
 } from "../../lib/wire/secret_stream.ts";
-import { SecretstreamPull } from "../../lib/crypto/secretstream.ts";
+import { SecretstreamPull, SecretstreamPush } from "../../lib/crypto/secretstream.ts";
 import { concat, fromHex, toHex } from "../../lib/crypto/bytes.ts";
 import type { KeyPair } from "../../lib/crypto/ed25519.ts";
 import { encodeFrame, FrameDecoder } from "../../lib/wire/framing.ts";
@@ -23,9 +23,14 @@ interface Capture {
   receivedByApp: { byResponder: string[]; byInitiator: string[] };
 }
 const cap = fixture<Capture>("secret-stream.json");
-const noise = fixture<{ keys: Record<string, { publicKey: string; secretKey: string }> }>(
-  "noise-handshake.json",
-);
+const noise = fixture<{
+  keys: Record<string, { publicKey: string; secretKey: string }>;
+  secretstreamExample: {
+    key: string;
+    header: string;
+    messages: { plaintext: string; ciphertext: string }[];
+  };
+}>("noise-handshake.json");
 const enc = new TextEncoder();
 
 function kp(name: string): KeyPair {
@@ -100,6 +105,16 @@ Deno.test("secret_stream: the captured raw streams decrypt in both directions", 
   const keepAlive = fromHex(cap.rawInitiatorToResponder.at(-1)!);
   assert.equal(keepAlive.length, 20);
   assert.deepEqual([...keepAlive.subarray(0, 3)], [0x11, 0, 0]);
+});
+
+Deno.test("secret_stream: the noise vector's secretstream example decrypts and re-encrypts", () => {
+  const ex = noise.secretstreamExample;
+  const pull = new SecretstreamPull(fromHex(ex.key), fromHex(ex.header));
+  const push = new SecretstreamPush(fromHex(ex.key), fromHex(ex.header));
+  for (const { plaintext, ciphertext } of ex.messages) {
+    assert.equal(toHex(pull.pull(fromHex(ciphertext))), plaintext);
+    assert.equal(toHex(push.push(fromHex(plaintext))), ciphertext);
+  }
 });
 
 function capturedHeader(raw: string[], index: number): Uint8Array {
