@@ -8,10 +8,14 @@
 import type { Command } from "./command.ts";
 import { help } from "./commands/help.ts";
 import { link } from "./commands/link.ts";
+import { recv } from "./commands/recv.ts";
+import { send } from "./commands/send.ts";
 import { version } from "./commands/version.ts";
 
 /** Every command pigeon offers. */
 export const COMMANDS: readonly Command[] = [
+  send,
+  recv,
   link,
   version,
   help,

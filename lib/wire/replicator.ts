@@ -61,6 +61,7 @@ export interface ChannelPort {
 export type ReplicatorEvent =
   | { type: "peer-add"; peer: Peer }
   | { type: "peer-remove"; peer: Peer; reason: string }
+  | { type: "sync"; length: number; peer: Peer }
   | { type: "upgrade"; length: number; peer: Peer }
   | { type: "block"; index: number; bytes: number; peer: Peer }
   | { type: "invalid"; peer: Peer; error: PigeonError };
@@ -459,6 +460,7 @@ export class Peer {
     const core = this.#replicator.core;
     const first = this.#remote === null;
     this.#remote = sync;
+    if (first) this.#replicator.emit({ type: "sync", length: sync.length, peer: this });
     if (sync.fork !== core.fork) return; // forks are not followed; never declared by us
     this.#sendSync();
     if (first || sync.length > core.length) this.pump();
