@@ -16,8 +16,8 @@ export interface Log {
    * not stored (and cannot be fetched), `BAD_ARGUMENT` when `index ≥ length`.
    */
   get(index: number): Promise<Uint8Array>;
-  /** Appends `blocks` as one signed batch. */
-  append(blocks: Uint8Array[]): Promise<void>;
+  /** Appends `blocks` as one signed batch; what it resolves to is ignored. */
+  append(blocks: Uint8Array[]): Promise<unknown>;
   /**
    * Optional: the block holding byte `byteOffset` of the log and the offset
    * inside it. Lets a byte-range read of a blob skip the blocks before it;

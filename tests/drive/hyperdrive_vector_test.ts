@@ -20,11 +20,25 @@ import {
   type JsonValue,
 } from "../../lib/drive/entry.ts";
 import { decodeBlockMap } from "../../lib/drive/block_map.ts";
+import type { Log } from "../../lib/drive/log.ts";
 import { MemoryLog } from "./memory_log.ts";
+import { Core } from "../../lib/core/core.ts";
+import { MemoryStorage } from "../../lib/core/storage.ts";
+import { decode } from "../../lib/encoding/compact.ts";
+import { manifestEncoding } from "../../lib/core/manifest.ts";
+import { keyPair } from "../../lib/crypto/ed25519.ts";
+import { contentManifest } from "../../lib/drive/blobs_key.ts";
 
 interface Vector {
-  db: { length: number; blocks: { seq: number; hex: string; kind: string }[] };
+  corestore: { dbSeed: string };
+  db: {
+    key: string;
+    manifest: string;
+    length: number;
+    blocks: { seq: number; hex: string; kind: string }[];
+  };
   blobs: {
+    key: string;
     length: number;
     byteLength: number;
     blocks: { index: number; byteLength: number; hexPrefix: string; blake2b256: string }[];
@@ -37,11 +51,18 @@ const vector = fixture<Vector>("hyperdrive.json");
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** The few drive operations the vector uses, written the way hyperdrive does. */
-class MiniDrive {
-  readonly dbLog = new MemoryLog();
-  readonly blobsLog = new MemoryLog();
-  readonly db = new Hyperbee(this.dbLog, { metadata: { contentFeed: null, userData: null } });
-  readonly blobs = new Hyperblobs(this.blobsLog);
+class MiniDrive<L extends Log> {
+  readonly dbLog: L;
+  readonly blobsLog: L;
+  readonly db: Hyperbee;
+  readonly blobs: Hyperblobs;
+
+  constructor(dbLog: L, blobsLog: L) {
+    this.dbLog = dbLog;
+    this.blobsLog = blobsLog;
+    this.db = new Hyperbee(dbLog, { metadata: { contentFeed: null, userData: null } });
+    this.blobs = new Hyperblobs(blobsLog);
+  }
 
   async put(
     name: string,
@@ -84,8 +105,7 @@ class MiniDrive {
   }
 }
 
-async function replay(): Promise<MiniDrive> {
-  const d = new MiniDrive();
+async function replay<L extends Log>(d: MiniDrive<L>): Promise<MiniDrive<L>> {
   await d.put("/hello.txt", utf8("hello world"));
   await d.put("/dir/run.sh", utf8("#!/bin/sh\necho hi\n"), { executable: true });
   await d.put("/big.bin", new Uint8Array(70000).fill(0x61));
@@ -100,7 +120,7 @@ async function replay(): Promise<MiniDrive> {
 }
 
 Deno.test("hyperdrive vector: every db (hyperbee) block is byte-identical", async () => {
-  const d = await replay();
+  const d = await replay(new MiniDrive(new MemoryLog(), new MemoryLog()));
   assert.equal(d.dbLog.length, vector.db.length);
   for (const b of vector.db.blocks) {
     assert.equal(toHex(d.dbLog.blocks[b.seq]!), b.hex, `db block ${b.seq} (${b.kind})`);
@@ -108,7 +128,7 @@ Deno.test("hyperdrive vector: every db (hyperbee) block is byte-identical", asyn
 });
 
 Deno.test("hyperdrive vector: every blobs block matches length, prefix and hash", async () => {
-  const d = await replay();
+  const d = await replay(new MiniDrive(new MemoryLog(), new MemoryLog()));
   assert.equal(d.blobsLog.length, vector.blobs.length);
   assert.equal(d.blobsLog.byteLength, vector.blobs.byteLength);
   for (const b of vector.blobs.blocks) {
@@ -120,7 +140,7 @@ Deno.test("hyperdrive vector: every blobs block matches length, prefix and hash"
 });
 
 Deno.test("hyperdrive vector: the dedup blob's block map and content read back", async () => {
-  const d = await replay();
+  const d = await replay(new MiniDrive(new MemoryLog(), new MemoryLog()));
   const ex = vector.blockMapExample;
   assert.equal(toHex(d.blobsLog.blocks[ex.mapBlockIndex]!), ex.mapBlockHex);
   const entry = await d.entry("/dedup.txt");
@@ -135,7 +155,7 @@ Deno.test("hyperdrive vector: the dedup blob's block map and content read back",
 });
 
 Deno.test("hyperdrive vector: listing '/' gives the captured entries in order", async () => {
-  const d = await replay();
+  const d = await replay(new MiniDrive(new MemoryLog(), new MemoryLog()));
   const listed = [];
   for await (const e of d.db.range(folderRange("/"))) {
     listed.push({ seq: e.seq, key: decodeEntryKey(e.key), value: decodeEntry(e.value!) });
@@ -146,4 +166,25 @@ Deno.test("hyperdrive vector: listing '/' gives the captured entries in order", 
   const bytes = await d.blobs.get(big!.blob!);
   assert.equal(bytes.byteLength, 70000);
   assert.ok(bytes.every((b) => b === 0x61));
+});
+
+Deno.test("hyperdrive vector: on real cores the keys and every block match", async () => {
+  const pair = keyPair(hex(vector.corestore.dbSeed));
+  const db = await Core.open(new MemoryStorage(), { keyPair: pair });
+  const manifest = contentManifest(decode(manifestEncoding, hex(vector.db.manifest)), db.key)!;
+  const blobs = await Core.open(new MemoryStorage(), { keyPair: pair, manifest });
+  try {
+    assert.equal(toHex(db.key), vector.db.key);
+    assert.equal(toHex(blobs.key), vector.blobs.key);
+    await replay(new MiniDrive(db, blobs));
+    assert.equal(db.length, vector.db.length);
+    for (const b of vector.db.blocks) assert.equal(toHex(await db.get(b.seq)), b.hex);
+    assert.equal(blobs.byteLength, vector.blobs.byteLength);
+    for (const b of vector.blobs.blocks) {
+      assert.equal(toHex(blake2b([await blobs.get(b.index)], 32)), b.blake2b256);
+    }
+  } finally {
+    await db.close();
+    await blobs.close();
+  }
 });
