@@ -14,7 +14,13 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { blake2b, hashParent, hashParents, type ParentHashInput } from "../lib/crypto/blake2b.ts";
+import {
+  blake2b,
+  hashLeaf,
+  hashParent,
+  hashParents,
+  type ParentHashInput,
+} from "../lib/crypto/blake2b.ts";
 import { chacha20Xor } from "../lib/crypto/chacha20.ts";
 import { poly1305 } from "../lib/crypto/poly1305.ts";
 import { SecretstreamPull, SecretstreamPush } from "../lib/crypto/secretstream.ts";
@@ -31,6 +37,8 @@ const CASES: { name: string; sodium: string; target?: number }[] = [
   { name: "blake2b256_64k", sodium: "blake2b256_64k", target: 0.5 },
   { name: "blake2b256_parent73_batch", sodium: "blake2b256_parent73", target: 0.3 },
   { name: "blake2b256_parent73_single", sodium: "blake2b256_parent73" },
+  { name: "blake2b256_parent73_generic", sodium: "blake2b256_parent73_pieces" },
+  { name: "blake2b256_leaf_64k", sodium: "blake2b256_64k" },
   { name: "secretstream_push_64k", sodium: "secretstream_push_64k", target: 0.3 },
   { name: "secretstream_pull_64k", sodium: "secretstream_pull_64k", target: 0.3 },
   { name: "chacha20_64k", sodium: "chacha20_64k" },
@@ -83,6 +91,14 @@ function pigeonRound(ms: number): Results {
   r.blake2b256_64k = measure(ms, 65536, 1, () => blake2b([kib64], 32));
   r.blake2b256_parent73_batch = measure(ms, 73, batch.length, () => hashParents(batch));
   r.blake2b256_parent73_single = measure(ms, 73, 1, () => hashParent(left, right, 1234));
+  // What a caller gets through blake2b() with the prefix built per call.
+  r.blake2b256_parent73_generic = measure(ms, 73, 1, () => {
+    const prefix = new Uint8Array(9);
+    prefix[0] = 1;
+    new DataView(prefix.buffer).setUint32(1, 1234, true);
+    blake2b([prefix, left, right], 32);
+  });
+  r.blake2b256_leaf_64k = measure(ms, 65536, 1, () => hashLeaf(kib64));
   const tx = new SecretstreamPush(key, header);
   r.secretstream_push_64k = measure(ms, 65536, 1, () => tx.push(kib64));
   {

@@ -33,6 +33,8 @@ export interface Blake2bBackend {
   hash(parts: readonly Uint8Array[], outLen: number, key?: Uint8Array): Uint8Array;
   /** Optional fast Merkle leaf hash (see {@link hashLeaf}). */
   leaf?(data: Uint8Array): Uint8Array;
+  /** Optional fast Merkle parent hash (see {@link hashParent}). */
+  parent?(left: Uint8Array, right: Uint8Array, size: number): Uint8Array;
   /** Optional fast batch of Merkle parent hashes (see {@link hashParents}). */
   parents?(inputs: readonly ParentHashInput[]): Uint8Array[];
 }
@@ -62,6 +64,9 @@ export const wasmBlake2b: Blake2bBackend = {
   },
   leaf(data) {
     return wasmKernels().leafHash(data);
+  },
+  parent(left, right, size) {
+    return wasmKernels().parentHash(left, right, size);
   },
   parents(inputs) {
     return wasmKernels().parentHashes(inputs);
@@ -120,6 +125,8 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
 
 /** Merkle parent hash `B2b256(0x01 || u64le(size) || left || right)` (SPEC b). */
 export function hashParent(left: Uint8Array, right: Uint8Array, size: number): Uint8Array {
+  const fast = active.parent;
+  if (fast !== undefined) return fast.call(active, left, right, size);
   return active.hash([typedPrefix(PARENT_TYPE, size), left, right], 32);
 }
 

@@ -166,6 +166,21 @@ export class Kernels {
     return this.blake2b([prefix, data], 32);
   }
 
+  /** One Merkle parent hash, BLAKE2b-256(0x01 || u64le(size) || left || right). */
+  parentHash(left: Uint8Array, right: Uint8Array, size: number): Uint8Array {
+    if (left.length !== 32 || right.length !== 32) {
+      throw new PigeonError("BAD_ARGUMENT", "Parent child hashes must be 32 bytes");
+    }
+    const r = this.#io;
+    const out = this.#scratch;
+    this.#view.setUint32(r, size >>> 0, true);
+    this.#view.setUint32(r + 4, Math.floor(size / 0x100000000), true);
+    this.#mem.set(left, r + 8);
+    this.#mem.set(right, r + 40);
+    this.#x.b2b_parents(r, 1, out);
+    return this.#mem.slice(out, out + 32);
+  }
+
   /**
    * Merkle parent hashes, BLAKE2b-256(0x01 || u64le(size) || left || right)
    * for each input, in one kernel call per {@link MAX_PARENTS_PER_CALL}.
