@@ -11,7 +11,7 @@ function sizeOf(dir: number, i: number): number {
   if (i % 97 === 0) return MAX_SIZE;
   if (i % 89 === 1) return 1;
   const r = ((Math.imul(i + 1, 2654435761) ^ Math.imul(dir + 7, 40503)) >>> 0) / 2 ** 32;
-  return 1 + Math.floor(r ** 8 * (MAX_SIZE - 1));
+  return 1 + Math.floor(r ** 3 * (MAX_SIZE - 1));
 }
 
 /** Deterministic content of message `i` (xorshift32 seeded by direction and index). */
