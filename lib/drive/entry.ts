@@ -106,10 +106,15 @@ export function normalizeFolder(name: string): string {
 
 /** The Hyperbee key of a file path (normalised first). */
 export function entryKey(name: string): Uint8Array {
-  const path = textEncoder.encode(normalizePath(name));
-  const key = new Uint8Array(FILES_PREFIX.byteLength + path.byteLength);
+  return rawEntryKey(normalizePath(name));
+}
+
+/** `files\0` + UTF-8 of `s`, without normalising (for range bounds). */
+export function rawEntryKey(s: string): Uint8Array {
+  const bytes = textEncoder.encode(s);
+  const key = new Uint8Array(FILES_PREFIX.byteLength + bytes.byteLength);
   key.set(FILES_PREFIX);
-  key.set(path, FILES_PREFIX.byteLength);
+  key.set(bytes, FILES_PREFIX.byteLength);
   return key;
 }
 
@@ -131,15 +136,7 @@ export function decodeEntryKey(key: Uint8Array): string {
  */
 export function folderRange(folder: string): { gt: Uint8Array; lt: Uint8Array } {
   const base = normalizeFolder(folder);
-  return { gt: prefixed(base + "/"), lt: prefixed(base + "0") };
-}
-
-function prefixed(s: string): Uint8Array {
-  const bytes = textEncoder.encode(s);
-  const out = new Uint8Array(FILES_PREFIX.byteLength + bytes.byteLength);
-  out.set(FILES_PREFIX);
-  out.set(bytes, FILES_PREFIX.byteLength);
-  return out;
+  return { gt: rawEntryKey(base + "/"), lt: rawEntryKey(base + "0") };
 }
 
 /** A blob id as hyperblobs orders its JSON keys. */
