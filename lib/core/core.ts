@@ -68,6 +68,17 @@ export interface CoreUpdate {
 
 const EMPTY_TREE_HASH = treeHash([]);
 
+/** An append computed but not yet signed and written. */
+interface AppendPlan {
+  blocks: readonly Uint8Array[];
+  dataSize: number;
+  nodes: TreeNode[];
+  roots: TreeNode[];
+  length: number;
+  byteLength: number;
+  treeHash: Uint8Array;
+}
+
 /** An append-only, verified log. */
 export class Core {
   readonly #storage: CoreStorage;
@@ -82,6 +93,7 @@ export class Core {
   #keyPair: KeyPair | null;
   #discoveryKey: Uint8Array;
   #closed = false;
+  #appending: Promise<void> = Promise.resolve();
 
   private constructor(
     storage: CoreStorage,
@@ -312,28 +324,50 @@ export class Core {
   }
 
   /**
-   * Appends `blocks` as one signed batch: one signature per call.
-   * Returns the new length and byte length.
+   * Appends `blocks` as one signed batch: one signature per call. Calls are
+   * serialised, so concurrent appends land in call order.
    */
   append(blocks: readonly Uint8Array[]): Promise<CoreUpdate> {
-    try {
-      return Promise.resolve(this.appendSync(blocks));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const run = this.#appending.then(async () => {
+      const plan = this.#prepareAppend(blocks);
+      if (!plan) return this.#update(false, -1);
+      const signature = await this.#verifier.signAsync(
+        this.#keyPair!,
+        plan.treeHash,
+        plan.length,
+        this.fork,
+      );
+      if (this.length !== plan.length - blocks.length) {
+        throw new PigeonError(
+          "BAD_ARGUMENT",
+          "Core changed during append (appendSync mixed with append)",
+        );
+      }
+      return this.#commitAppend(plan, signature);
+    });
+    this.#appending = run.then(() => {}, () => {});
+    return run;
   }
 
-  /** {@link append}, synchronously. */
+  /** {@link append}, synchronously (signs with the pure-TypeScript Ed25519). */
   appendSync(blocks: readonly Uint8Array[]): CoreUpdate {
+    const plan = this.#prepareAppend(blocks);
+    if (!plan) return this.#update(false, -1);
+    return this.#commitAppend(
+      plan,
+      this.#verifier.sign(this.#keyPair!, plan.treeHash, plan.length, this.fork),
+    );
+  }
+
+  #prepareAppend(blocks: readonly Uint8Array[]): AppendPlan | null {
     this.#assertOpen();
     if (!this.#keyPair) {
       throw new PigeonError("NOT_WRITABLE", "Core is not writable: no secret key");
     }
+    if (blocks.length === 0) return null;
     const h = this.#header;
-    if (blocks.length === 0) return this.#update(false, -1);
     const roots = [...this.#roots];
     const nodes: TreeNode[] = [];
-    let byteLength = h.byteLength;
     let dataSize = 0;
     for (let i = 0; i < blocks.length; i++) {
       let node = leafNode(h.length + i, blocks[i]!);
@@ -346,16 +380,33 @@ export class Core {
       }
       roots.push(node);
     }
-    const data = blocks.length === 1 ? blocks[0]! : concatBlocks(blocks, dataSize);
-    this.#data.write(byteLength, data);
-    byteLength += dataSize;
-    this.#tree.put(nodes);
-    const length = h.length + blocks.length;
-    const hash = treeHash(roots);
-    const signature = this.#verifier.sign(this.#keyPair, hash, length, h.fork);
-    this.#bitfield.setRange(h.length, length, true);
-    this.#commit({ ...h, length, byteLength, treeHash: hash, signature });
-    this.#roots = roots;
+    return {
+      blocks,
+      dataSize,
+      nodes,
+      roots,
+      length: h.length + blocks.length,
+      byteLength: h.byteLength + dataSize,
+      treeHash: treeHash(roots),
+    };
+  }
+
+  #commitAppend(plan: AppendPlan, signature: Uint8Array): CoreUpdate {
+    const h = this.#header;
+    const data = plan.blocks.length === 1
+      ? plan.blocks[0]!
+      : concatBlocks(plan.blocks, plan.dataSize);
+    this.#data.write(h.byteLength, data);
+    this.#tree.put(plan.nodes);
+    this.#bitfield.setRange(h.length, plan.length, true);
+    this.#commit({
+      ...h,
+      length: plan.length,
+      byteLength: plan.byteLength,
+      treeHash: plan.treeHash,
+      signature,
+    });
+    this.#roots = plan.roots;
     return this.#update(true, -1);
   }
 

@@ -15,7 +15,7 @@
  */
 
 import { array, type Codec, decode, encode, fixed64, uint } from "../encoding/compact.ts";
-import { sign, SIGNATURE_BYTES, verify } from "../crypto/ed25519.ts";
+import { sign, signAsync, SIGNATURE_BYTES, verify } from "../crypto/ed25519.ts";
 import { type TreeNode, treeNode } from "../tree/node.ts";
 import { PigeonError } from "../errors.ts";
 import { compatTreeSignable, treeSignable } from "./caps.ts";
@@ -120,8 +120,26 @@ export class Verifier {
     length: number,
     fork: number,
   ): Uint8Array {
+    const signerIndex = this.#signerIndex(keyPair.publicKey);
+    const signable = this.#signable(signerIndex, treeHash, length, fork);
+    return this.#container(signerIndex, sign(signable, keyPair.secretKey));
+  }
+
+  /** {@link sign} on the fastest available Ed25519 (native WebCrypto by default). */
+  async signAsync(
+    keyPair: { publicKey: Uint8Array; secretKey: Uint8Array },
+    treeHash: Uint8Array,
+    length: number,
+    fork: number,
+  ): Promise<Uint8Array> {
+    const signerIndex = this.#signerIndex(keyPair.publicKey);
+    const signable = this.#signable(signerIndex, treeHash, length, fork);
+    return this.#container(signerIndex, await signAsync(signable, keyPair.secretKey));
+  }
+
+  #signerIndex(publicKey: Uint8Array): number {
     const signerIndex = this.#manifest.signers.findIndex((s) =>
-      s.publicKey.every((b, i) => b === keyPair.publicKey[i])
+      s.publicKey.every((b, i) => b === publicKey[i])
     );
     if (signerIndex < 0) {
       throw new PigeonError("NOT_WRITABLE", "Key pair is not a signer of this core");
@@ -129,7 +147,10 @@ export class Verifier {
     if (this.#manifest.quorum > 1) {
       throw new PigeonError("NOT_WRITABLE", "Cores needing several signers cannot be signed alone");
     }
-    const signature = sign(this.#signable(signerIndex, treeHash, length, fork), keyPair.secretKey);
+    return signerIndex;
+  }
+
+  #container(signerIndex: number, signature: Uint8Array): Uint8Array {
     if (this.rawSignatures) return signature;
     return encode(multiSignatureEncoding, {
       proofs: [{ signer: signerIndex, signature, patch: 0 }],

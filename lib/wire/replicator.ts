@@ -38,6 +38,8 @@ import {
 
 /** Requests one peer may have in flight from us at once. */
 export const MAX_INFLIGHT_PER_PEER = 64;
+/** Requests a peer may queue with us while we wait for the transport; more is a flood. */
+export const MAX_QUEUED_REQUESTS = 4096;
 /** Invalid requests a peer may send before it is dropped. */
 export const MAX_INVALID_REQUESTS = 64;
 /** How long a request may go unanswered before it is retried elsewhere. */
@@ -308,6 +310,8 @@ export class Peer {
   #remote: Sync | null = null;
   #lastSent = "";
   #invalidRequests = 0;
+  #requests: Request[] = [];
+  #serving = false;
   #closed = false;
   #sentWant = -1;
 
@@ -332,14 +336,14 @@ export class Peer {
     }
   }
 
-  /** Handles one decoded channel message. A returned promise pauses the channel. */
+  /** Handles one decoded channel message. */
   onmessage(type: number, message: unknown): void | Promise<void> {
     if (this.#closed) return;
     switch (type) {
       case MessageType.sync:
         return this.#onSync(message as Sync);
       case MessageType.request:
-        return this.#onRequest(message as Request);
+        return this.#queueRequest(message as Request);
       case MessageType.cancel:
         return;
       case MessageType.data:
@@ -464,6 +468,26 @@ export class Peer {
     if (sync.fork !== core.fork) return; // forks are not followed; never declared by us
     this.#sendSync();
     if (first || sync.length > core.length) this.pump();
+  }
+
+  #queueRequest(req: Request): void {
+    if (this.#requests.length >= MAX_QUEUED_REQUESTS) {
+      this.close("request flood", new PigeonError("PROTOCOL_ERROR", "Too many queued requests"));
+      return;
+    }
+    this.#requests.push(req);
+    if (!this.#serving) void this.#serveRequests();
+  }
+
+  /** Answers queued requests in order, pausing while the transport is congested. */
+  async #serveRequests(): Promise<void> {
+    this.#serving = true;
+    try {
+      let req: Request | undefined;
+      while (!this.#closed && (req = this.#requests.shift())) await this.#onRequest(req);
+    } finally {
+      this.#serving = false;
+    }
   }
 
   async #onRequest(req: Request): Promise<void> {

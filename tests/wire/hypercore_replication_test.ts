@@ -46,7 +46,7 @@ async function dial(port: number): Promise<Session> {
   return new Session(stream, `127.0.0.1:${port}`);
 }
 
-async function listen(replicator: Replicator) {
+function listen(replicator: Replicator) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const sessions: Session[] = [];
   const accepting = (async () => {

@@ -20,7 +20,7 @@ async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
 }
 
 /** A TCP listener on loopback whose connections run `onSession`. */
-async function serve(onSession: (s: Session) => void) {
+function serve(onSession: (s: Session) => void) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const sessions: Session[] = [];
   const accepting = (async () => {
