@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
 import type { CryptoPath } from "../../lib/crypto/backend.ts";
 import {
+  ReferenceSecretstreamState,
   SECRETSTREAM_ABYTES,
   SECRETSTREAM_HEADER_BYTES,
   SecretstreamPull,
@@ -11,7 +12,12 @@ import {
   TAG_PUSH,
   TAG_REKEY,
 } from "../../lib/crypto/secretstream.ts";
-import { SS_STATE_BYTES, wasmKernels } from "../../lib/crypto/kernels/kernels.ts";
+import {
+  Kernels,
+  NATIVE_PULL_MIN_BYTES,
+  SS_STATE_BYTES,
+  wasmKernels,
+} from "../../lib/crypto/kernels/kernels.ts";
 import { isPigeonError } from "../../lib/errors.ts";
 
 const fixtures = new URL("../fixtures/", import.meta.url);
@@ -222,4 +228,35 @@ Deno.test("secretstream[wasm]: the counter wrap rekeys like libsodium", async ()
   assert.deepEqual(got, ref.ciphertexts);
   assert.equal(toHex(state), ref.state.slice(0, SS_STATE_BYTES * 2));
   assert.equal(toHex(state.subarray(32, 36)), "02000000", "counter restarted at 1, then +1");
+});
+
+Deno.test("secretstream[wasm]: native and kernel ChaCha20 pulls agree with the reference", () => {
+  const native = new Kernels(undefined, { nativeChaCha: true });
+  const kernel = new Kernels(undefined, { nativeChaCha: false });
+  assert.equal(native.nativeChaCha, true, "Deno ships node:crypto chacha20");
+  assert.equal(kernel.nativeChaCha, false);
+  const key = randomBytes(32);
+  const header = randomBytes(SECRETSTREAM_HEADER_BYTES);
+  const ref = new ReferenceSecretstreamState(key, header);
+  const states = [native, kernel].map((k) => {
+    const s = new Uint8Array(SS_STATE_BYTES);
+    k.secretstreamInit(key, header, s);
+    return s;
+  });
+  const sizes = [0, 100, NATIVE_PULL_MIN_BYTES - 1, NATIVE_PULL_MIN_BYTES, 65536, (1 << 20) + 77];
+  for (const n of sizes) {
+    const m = randomBytes(n);
+    const c = ref.push(m, n === 65536 ? TAG_REKEY : TAG_MESSAGE);
+    [native, kernel].forEach((k, i) => {
+      const bad = c.slice();
+      bad[Math.max(1, bad.length - 20)]! ^= 0x80; // a body byte, or a MAC byte when empty
+      const before = toHex(states[i]!);
+      assert.equal(k.secretstreamPull(states[i]!, bad), null, `tampered ${n}`);
+      assert.equal(toHex(states[i]!), before, "state unchanged after a failed MAC");
+      const got = k.secretstreamPull(states[i]!, c);
+      assert.ok(got !== null);
+      assert.equal(toHex(got.message), toHex(m), `length ${n}`);
+    });
+    assert.equal(toHex(states[0]!), toHex(states[1]!));
+  }
 });
