@@ -140,13 +140,17 @@ class Session implements TreeReader, BlockSource {
     return Math.max(1, this.length);
   }
 
-  async getBlock(seq: number): Promise<BlockEntry> {
+  #checkSeq(seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < 1 || seq >= this.length) {
       throw new PigeonError(
         "DECODE_ERROR",
         `Hyperbee index points at block ${seq}, outside 1…${this.length - 1}`,
       );
     }
+  }
+
+  async getBlock(seq: number): Promise<BlockEntry> {
+    this.#checkSeq(seq);
     const cached = this.#blocks.get(seq);
     if (cached !== undefined) return cached;
     const decoded = await this.store.block(seq);
@@ -161,7 +165,10 @@ class Session implements TreeReader, BlockSource {
   }
 
   async getKey(seq: number): Promise<Uint8Array> {
-    return (await this.getBlock(seq)).key;
+    const entry = this.#blocks.get(seq);
+    if (entry !== undefined) return entry.key;
+    this.#checkSeq(seq);
+    return (await this.store.block(seq)).node.key;
   }
 
   async getRoot(): Promise<TreeNode | null> {
