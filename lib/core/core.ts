@@ -410,6 +410,22 @@ export class Core {
     return this.#update(true, -1);
   }
 
+  /**
+   * The block holding byte `byteOffset` and the offset inside it. Throws
+   * `NOT_AVAILABLE` when a reader lacks the tree nodes on the way.
+   */
+  seek(byteOffset: number): Promise<{ index: number; offset: number }> {
+    try {
+      this.#assertOpen();
+      if (byteOffset < 0 || !Number.isInteger(byteOffset)) {
+        throw new PigeonError("BAD_ARGUMENT", `Not a byte offset: ${byteOffset}`);
+      }
+      return Promise.resolve(this.#tree.seek(byteOffset, this.#roots));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** How many ancestors of block `index` this core lacks (a request's `nodes`). */
   missingNodes(index: number): number {
     return missingNodes(this.#tree, index, this.length);

@@ -95,6 +95,13 @@ function storageError(path: string, err: unknown): PigeonError {
 export interface FileStorageOptions {
   /** Open read-only: no lock, no writes (default false). */
   readOnly?: boolean;
+  /**
+   * Where the secret key lives (default `<dir>/secret-key`). Drives keep it
+   * outside the shared folder, so copying a folder never copies the right to write.
+   */
+  secretKeyPath?: string;
+  /** A replacement for the `data` file (e.g. one that reads blocks from working files). */
+  data?: RandomAccess;
 }
 
 /** One core's storage in the folder `dir` (created when writable). */
@@ -102,6 +109,8 @@ export class FileStorage implements CoreStorage {
   readonly name: string;
   readonly #dir: string;
   readonly #readOnly: boolean;
+  readonly #secretKeyPath: string;
+  readonly #data: RandomAccess | undefined;
   #lockFile: Deno.FsFile | null = null;
   #open: RandomAccess[] = [];
 
@@ -110,6 +119,8 @@ export class FileStorage implements CoreStorage {
     this.#dir = dir;
     this.name = dir;
     this.#readOnly = options.readOnly ?? false;
+    this.#secretKeyPath = options.secretKeyPath ?? `${dir}/secret-key`;
+    this.#data = options.data;
     if (!this.#readOnly) Deno.mkdirSync(dir, { recursive: true });
   }
 
@@ -138,6 +149,10 @@ export class FileStorage implements CoreStorage {
   }
 
   open(name: FileName): RandomAccess {
+    if (name === "data" && this.#data) {
+      this.#open.push(this.#data);
+      return this.#data;
+    }
     const file = new DiskFile(this.#path(name), !this.#readOnly);
     this.#open.push(file);
     return file;
@@ -167,15 +182,17 @@ export class FileStorage implements CoreStorage {
 
   readSecretKey(): Uint8Array | null {
     try {
-      return Deno.readFileSync(this.#path("secret-key"));
+      return Deno.readFileSync(this.#secretKeyPath);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
-      throw storageError(this.#path("secret-key"), err);
+      throw storageError(this.#secretKeyPath, err);
     }
   }
 
   writeSecretKey(secretKey: Uint8Array): void {
-    const path = this.#path("secret-key");
+    const path = this.#secretKeyPath;
+    const parent = path.slice(0, path.lastIndexOf("/"));
+    if (parent) Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
     Deno.writeFileSync(path, secretKey, { mode: SECRET_KEY_MODE });
     Deno.chmodSync(path, SECRET_KEY_MODE);
   }

@@ -135,6 +135,34 @@ export class TreeStore {
     throw new PigeonError("NOT_AVAILABLE", `Block ${block} is beyond the tree`);
   }
 
+  /**
+   * The block holding byte `byteOffset` of a log whose roots are `roots`, and
+   * the offset inside it; `{ index: blocks, offset: 0 }` at or past the end.
+   */
+  seek(byteOffset: number, roots: readonly TreeNode[]): { index: number; offset: number } {
+    let rest = byteOffset;
+    let blocks = 0;
+    for (const root of roots) {
+      if (rest >= root.size) {
+        rest -= root.size;
+        blocks += ft.countLeaves(root.index);
+        continue;
+      }
+      let index = root.index;
+      while (index % 2 === 1) {
+        const left = this.require(ft.leftChild(index));
+        if (rest < left.size) {
+          index = left.index;
+        } else {
+          rest -= left.size;
+          index = ft.rightChild(index);
+        }
+      }
+      return { index: index / 2, offset: rest };
+    }
+    return { index: blocks, offset: 0 };
+  }
+
   /** Flushes the file. */
   sync(): void {
     this.#file.sync();

@@ -375,3 +375,18 @@ Deno.test("proof: invalid requests are refused without crashing", async () => {
   refuse(request({ hash: { index: 61, nodes: 0 } }), "NOT_AVAILABLE");
   await w.close();
 });
+
+Deno.test("core: seek finds the block holding a byte offset", async () => {
+  const sizes = [5, 0, 7, 1, 64, 3, 3, 10, 2];
+  const w = await writerWith(sizes.map((n) => new Uint8Array(n)));
+  let offset = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    for (let k = 0; k < sizes[i]!; k++) {
+      assert.deepEqual(await w.seek(offset + k), { index: i, offset: k }, `byte ${offset + k}`);
+    }
+    offset += sizes[i]!;
+  }
+  assert.deepEqual(await w.seek(offset), { index: sizes.length, offset: 0 });
+  await assert.rejects(w.seek(-1), (e) => isPigeonError(e, "BAD_ARGUMENT"));
+  await w.close();
+});
