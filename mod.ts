@@ -37,3 +37,13 @@ export {
   parseLink,
   parseLinkOrKey,
 } from "./lib/encoding/link.ts";
+export { Core, type CoreOptions, type CoreUpdate } from "./lib/core/core.ts";
+export { FileStorage, type FileStorageOptions } from "./lib/core/file_storage.ts";
+export { type CoreStorage, MemoryStorage, type RandomAccess } from "./lib/core/storage.ts";
+export { defaultManifest, type Manifest, manifestHash } from "./lib/core/manifest.ts";
+export type { Proof, ProofRequest } from "./lib/core/proof.ts";
+export { type KeyPair, keyPair } from "./lib/crypto/ed25519.ts";
+export { Replicator, type ReplicatorEvent, type ReplicatorOptions } from "./lib/wire/replicator.ts";
+export { SecretStream, type SecretStreamOptions } from "./lib/wire/secret_stream.ts";
+export { Session } from "./lib/wire/session.ts";
+export { Swarm, type SwarmEvent, type SwarmOptions } from "./lib/net/swarm.ts";
