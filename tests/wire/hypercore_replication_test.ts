@@ -4,6 +4,7 @@
  * manifest-v1 and compat keys.
  */
 import assert from "node:assert/strict";
+import { within } from "../_helpers/wait.ts";
 import { Core } from "../../lib/core/core.ts";
 import { MemoryStorage } from "../../lib/core/storage.ts";
 import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
@@ -12,18 +13,6 @@ import { Replicator } from "../../lib/wire/replicator.ts";
 import { SecretStream } from "../../lib/wire/secret_stream.ts";
 import { Session } from "../../lib/wire/session.ts";
 import { runNode, spawnNode } from "../interop/_harness.ts";
-
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The harness's --data-seed stream: AES-256-CTR, key SHA-256(seed), zero counter. */
 async function seededBlocks(seed: string, count: number, size: number): Promise<Uint8Array[]> {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { within } from "../_helpers/wait.ts";
 import { Core } from "../../lib/core/core.ts";
 import { MemoryStorage } from "../../lib/core/storage.ts";
 import { decode, encode } from "../../lib/encoding/compact.ts";
@@ -7,18 +8,6 @@ import { Replicator, type ReplicatorEvent } from "../../lib/wire/replicator.ts";
 import { connect } from "./_port_pair.ts";
 
 const text = new TextEncoder();
-
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function writer(count: number): Promise<Core> {
   const core = await Core.open(new MemoryStorage());

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { within } from "../_helpers/wait.ts";
 import { Core } from "../../lib/core/core.ts";
 import { MemoryStorage } from "../../lib/core/storage.ts";
 import { Replicator } from "../../lib/wire/replicator.ts";
@@ -6,18 +7,6 @@ import { SecretStream } from "../../lib/wire/secret_stream.ts";
 import { Session } from "../../lib/wire/session.ts";
 
 const text = new TextEncoder();
-
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A TCP listener on loopback whose connections run `onSession`. */
 function serve(onSession: (s: Session) => void) {

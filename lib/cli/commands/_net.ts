@@ -6,7 +6,9 @@
 
 import type { Io } from "../command.ts";
 import { UsageError } from "../exit.ts";
-import type { Swarm } from "../../net/swarm.ts";
+import type { Core } from "../../core/core.ts";
+import { Swarm } from "../../net/swarm.ts";
+import { Replicator, type ReplicatorOptions } from "../../wire/replicator.ts";
 import { parseHostPort } from "../../net/tcp.ts";
 
 /** Parses a TCP port option. */
@@ -36,6 +38,27 @@ export function parsePeers(values: string[] | undefined): { hostname: string; po
       throw new UsageError(`--peer takes HOST:PORT, got ${text}`);
     }
   });
+}
+
+/**
+ * A swarm replicating `core`, reporting connections on stderr, and torn down
+ * (with the core) when the command ends or is interrupted.
+ */
+export function startSwarm(
+  io: Io,
+  core: Core,
+  options: ReplicatorOptions = {},
+): { swarm: Swarm; replicator: Replicator } {
+  io.onCleanup(() => core.close());
+  const replicator = new Replicator(core, options);
+  const swarm = new Swarm();
+  io.onCleanup(async () => {
+    replicator.close();
+    await swarm.close();
+  });
+  swarm.add(replicator);
+  describeSwarmEvents(swarm, io);
+  return { swarm, replicator };
 }
 
 /** Reports connections on stderr (notes, or NDJSON events with --json). */

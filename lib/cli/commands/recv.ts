@@ -9,10 +9,8 @@ import { defineCommand, type Io } from "../command.ts";
 import { UsageError } from "../exit.ts";
 import { parseLinkOrKey } from "../../encoding/link.ts";
 import { PigeonError } from "../../errors.ts";
-import { Replicator } from "../../wire/replicator.ts";
-import { Swarm } from "../../net/swarm.ts";
 import { openLog, storeDir } from "../log_store.ts";
-import { describeSwarmEvents, parsePeers, parseSeconds } from "./_net.ts";
+import { parsePeers, parseSeconds, startSwarm } from "./_net.ts";
 
 /** Default --timeout: give up after this many seconds without progress. */
 export const DEFAULT_RECV_TIMEOUT_S = 60;
@@ -59,15 +57,7 @@ With --json, NDJSON events on stderr: connected, disconnected, progress, done, e
       : parseSeconds(values.timeout, "--timeout");
 
     const core = await openLog(storeDir(io, values.store), link.key);
-    io.onCleanup(() => core.close());
-    const replicator = new Replicator(core);
-    const swarm = new Swarm();
-    io.onCleanup(async () => {
-      replicator.close();
-      await swarm.close();
-    });
-    swarm.add(replicator);
-    describeSwarmEvents(swarm, io);
+    const { swarm, replicator } = startSwarm(io, core);
 
     const stall = new AbortController();
     let invalid: PigeonError | null = null;

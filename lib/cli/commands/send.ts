@@ -8,11 +8,9 @@ import { defineCommand, type Io } from "../command.ts";
 import { formatLink } from "../../encoding/link.ts";
 import { PigeonError } from "../../errors.ts";
 import type { Core } from "../../core/core.ts";
-import { Replicator } from "../../wire/replicator.ts";
-import { Swarm } from "../../net/swarm.ts";
 import { DEFAULT_PORT } from "../../net/tcp.ts";
 import { createLog, storeDir } from "../log_store.ts";
-import { describeSwarmEvents, parsePort, parseSeconds, untilDone } from "./_net.ts";
+import { parsePort, parseSeconds, startSwarm, untilDone } from "./_net.ts";
 
 /** Block size of logs made by send (Hypercore's and Hyperdrive's 64 KiB). */
 export const BLOCK_SIZE = 65536;
@@ -57,17 +55,8 @@ progress, done, error.`,
     const timeout = values.timeout === undefined ? null : parseSeconds(values.timeout, "--timeout");
     const input = await openInput(positionals[0], io);
     const core = await createLog(storeDir(io, values.store));
-    io.onCleanup(() => core.close());
     const link = formatLink({ key: core.key, version: null, path: null });
-
-    const replicator = new Replicator(core);
-    const swarm = new Swarm();
-    io.onCleanup(async () => {
-      replicator.close();
-      await swarm.close();
-    });
-    swarm.add(replicator);
-    describeSwarmEvents(swarm, io);
+    const { swarm, replicator } = startSwarm(io, core);
     replicator.on((event) => {
       if (event.type === "upgrade" || event.type === "block") return;
       if (event.type === "invalid") void io.out.warn(`${event.peer.name}: ${event.error.message}`);
