@@ -42,7 +42,7 @@ Deno.test("poly1305[wasm]: split parts and extreme limbs match noble", () => {
     assert.equal(toHex(wasmPoly1305.mac(key, parts)), toHex(noblePoly1305.mac(key, [data])));
   }
   // All-ones keys and messages push every limb and carry to its limit.
-  for (const n of [16, 17, 64, 1000, 4096]) {
+  for (const n of [16, 17, 64, 127, 128, 129, 144, 160, 1000, 1039, 4096, 65536 + 16]) {
     for (const fill of [0xff, 0x00, 0xfe]) {
       const key = new Uint8Array(32).fill(0xff);
       const data = new Uint8Array(n).fill(fill);
