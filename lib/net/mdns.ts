@@ -56,11 +56,20 @@ import {
   type DnsMessage,
   type DnsRecord,
   encodeMessage,
-  ipv4Bytes,
   MAX_MESSAGE_BYTES,
   nameEquals,
   nameLabels,
 } from "./dns_message.ts";
+import {
+  bindSender,
+  bindUdp,
+  chooseInterfaces,
+  type MdnsInterface,
+  onSubnet,
+} from "./mdns_interfaces.ts";
+import { type MdnsPeer, PeerTable } from "./mdns_peer_table.ts";
+
+export { MAX_PEER_TTL_S, MAX_PEERS, type MdnsPeer } from "./mdns_peer_table.ts";
 
 /** The mDNS IPv4 group (RFC 6762 §3). */
 export const MDNS_GROUP = "224.0.0.251";
@@ -84,26 +93,12 @@ export const ANNOUNCE_COUNT = 2;
 export const ANNOUNCE_INTERVAL_MS = 1000;
 /** TTL of the records we send (RFC 6762 §10: 120 s for records naming a host). */
 export const RECORD_TTL_S = 120;
-/** A peer's TTL is capped at this, so a bogus huge TTL cannot pin a stale peer. */
-export const MAX_PEER_TTL_S = 4500;
-/** Most peers remembered per service; more are ignored until some expire. */
-export const MAX_PEERS = 256;
 /** Most known answers put in one query. */
 export const MAX_KNOWN_ANSWERS = 32;
 /** Bytes of random instance label. */
 const INSTANCE_BYTES = 8;
 type Timer = ReturnType<typeof setTimeout>;
 const TXT_VERSION = new TextEncoder().encode("v=1");
-
-/** A peer found on the LAN. */
-export interface MdnsPeer {
-  /** Source address of its announcement. */
-  host: string;
-  /** The port in its SRV record. */
-  port: number;
-  /** Its instance label (random per process and service). */
-  instance: string;
-}
 
 /** Counters, for tests and status output. */
 export interface MdnsStats {
@@ -117,7 +112,7 @@ export interface MdnsStats {
   own: number;
   /** Queries for our service received. */
   queriesReceived: number;
-  /** Queries not answered because they listed our record as known. */
+  /** Queries not answered because they listed our record as known (our own queries do). */
   suppressed: number;
   /** Queries sent (one per interface each time). */
   queriesSent: number;
@@ -146,20 +141,11 @@ export interface MdnsOptions {
   group?: string;
 }
 
-/** One chosen interface and its sockets. */
-interface Iface {
-  address: string;
-  network: number;
-  mask: number;
+/** One chosen interface, its sender and its response rate state. */
+interface Iface extends MdnsInterface {
   sender: Deno.DatagramConn | null;
   lastResponseAt: number;
   responseTimer: Timer | undefined;
-}
-
-interface PeerEntry {
-  peer: MdnsPeer;
-  ttlMs: number;
-  expiresAt: number;
 }
 
 /**
@@ -192,13 +178,12 @@ export class MdnsService {
   #receiver: Deno.DatagramConn | null = null;
   #receiveLoop: Promise<void> | null = null;
   #state: "new" | "started" | "closed" = "new";
-  #peers = new Map<string, PeerEntry>();
+  readonly #peers: PeerTable;
   #sends = new Set<Promise<void>>();
   #queryTimer: Timer | undefined;
   #queryGap = QUERY_BACKOFF_START_MS;
   #lastQueryAt = -Infinity;
   #announceTimer: Timer | undefined;
-  #expiryTimer: Timer | undefined;
   #stats: MdnsStats = {
     received: 0,
     malformed: 0,
@@ -224,6 +209,10 @@ export class MdnsService {
     this.#port = options.port;
     this.#mdnsPort = options.mdnsPort ?? MDNS_PORT;
     this.#group = options.group ?? MDNS_GROUP;
+    this.#peers = new PeerTable(
+      (peer) => this.#call(this.onpeer, peer),
+      (peer) => this.#call(this.onlost, peer),
+    );
     const id = new Uint8Array(INSTANCE_BYTES);
     crypto.getRandomValues(id);
     this.#instance = Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -246,7 +235,7 @@ export class MdnsService {
 
   /** The peers currently known. */
   peers(): MdnsPeer[] {
-    return [...this.#peers.values()].map((e) => ({ ...e.peer }));
+    return this.#peers.peers();
   }
 
   /**
@@ -261,7 +250,12 @@ export class MdnsService {
     }
     this.#state = "started";
     try {
-      this.#ifaces = chooseInterfaces(this.#options);
+      this.#ifaces = chooseInterfaces(this.#options).map((i) => ({
+        ...i,
+        sender: null,
+        lastResponseAt: -Infinity,
+        responseTimer: undefined,
+      }));
       if (this.#ifaces.length === 0) return; // no network: nothing to do, nothing to fail
       this.#receiver = bindUdp("0.0.0.0", this.#mdnsPort, false);
       for (const iface of this.#ifaces) {
@@ -305,7 +299,6 @@ export class MdnsService {
     this.#state = "closed";
     clearTimeout(this.#queryTimer);
     clearTimeout(this.#announceTimer);
-    clearTimeout(this.#expiryTimer);
     for (const iface of this.#ifaces) clearTimeout(iface.responseTimer);
     if (wasStarted && this.#port !== undefined) {
       for (const iface of this.#ifaces) this.#send(iface, this.#responseMessage(iface, 0));
@@ -313,7 +306,7 @@ export class MdnsService {
     while (this.#sends.size > 0) await Promise.allSettled([...this.#sends]);
     this.#closeSockets();
     await this.#receiveLoop;
-    this.#peers.clear();
+    this.#peers.close();
   }
 
   #closeSockets(): void {
@@ -411,50 +404,10 @@ export class MdnsService {
         r.type === "SRV" && nameEquals(r.name, ptr.target)
       );
       if (srv === undefined) continue;
-      const key = `${instance}@${host}`;
-      if (ptr.ttl === 0 || srv.ttl === 0 || srv.port === 0) {
-        this.#remove(key);
-      } else {
-        this.#upsert(key, { host, port: srv.port, instance }, Math.min(ptr.ttl, MAX_PEER_TTL_S));
-      }
+      const goodbye = ptr.ttl === 0 || srv.ttl === 0 || srv.port === 0;
+      this.#peers.update({ host, port: srv.port, instance }, goodbye ? 0 : ptr.ttl);
     }
     if (!relevant) this.#stats.ignored++;
-  }
-
-  #upsert(key: string, peer: MdnsPeer, ttlS: number): void {
-    const now = performance.now();
-    const entry = this.#peers.get(key);
-    const ttlMs = ttlS * 1000;
-    if (entry !== undefined && entry.peer.port === peer.port) {
-      entry.ttlMs = ttlMs;
-      entry.expiresAt = now + ttlMs;
-    } else {
-      if (entry === undefined && this.#peers.size >= MAX_PEERS) return;
-      this.#peers.set(key, { peer, ttlMs, expiresAt: now + ttlMs });
-      this.#call(this.onpeer, peer);
-    }
-    this.#scheduleExpiry();
-  }
-
-  #remove(key: string): void {
-    const entry = this.#peers.get(key);
-    if (entry === undefined) return;
-    this.#peers.delete(key);
-    this.#call(this.onlost, entry.peer);
-    this.#scheduleExpiry();
-  }
-
-  #scheduleExpiry(): void {
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
-    if (this.#peers.size === 0 || this.#state !== "started") return;
-    let next = Infinity;
-    for (const e of this.#peers.values()) next = Math.min(next, e.expiresAt);
-    this.#expiryTimer = setTimeout(() => {
-      const now = performance.now();
-      for (const [key, e] of this.#peers) if (e.expiresAt <= now) this.#remove(key);
-      this.#scheduleExpiry();
-    }, Math.max(0, next - performance.now()));
   }
 
   #scheduleResponse(iface: Iface): void {
@@ -500,14 +453,12 @@ export class MdnsService {
   }
 
   #queryMessage(iface: Iface): DnsMessage {
-    const now = performance.now();
     const answers: DnsRecord[] = [];
     if (this.#port !== undefined) answers.push(this.#ptr(this.#instance, RECORD_TTL_S));
-    for (const e of this.#peers.values()) {
+    for (const k of this.#peers.known()) {
       if (answers.length >= MAX_KNOWN_ANSWERS) break;
-      const left = e.expiresAt - now;
-      if (left <= e.ttlMs / 2 || !this.#onSubnet(iface, e.peer.host)) continue;
-      answers.push(this.#ptr(e.peer.instance, Math.floor(left / 1000)));
+      if (k.leftMs <= k.ttlMs / 2 || !onSubnet(iface, k.peer.host)) continue;
+      answers.push(this.#ptr(k.peer.instance, Math.floor(k.leftMs / 1000)));
     }
     return {
       ...EMPTY_MESSAGE,
@@ -580,12 +531,7 @@ export class MdnsService {
   }
 
   #ifaceFor(host: string): Iface | undefined {
-    return this.#ifaces.find((i) => this.#onSubnet(i, host));
-  }
-
-  #onSubnet(iface: Iface, host: string): boolean {
-    const ip = parseIpv4(host);
-    return ip !== null && ((ip & iface.mask) >>> 0) === iface.network;
+    return this.#ifaces.find((i) => onSubnet(i, host));
   }
 
   #call(fn: ((peer: MdnsPeer) => void) | null, peer: MdnsPeer): void {
@@ -621,95 +567,4 @@ function checkPort(port: number): number {
     throw new PigeonError("BAD_ARGUMENT", `Bad port ${port}`);
   }
   return port;
-}
-
-function parseIpv4(host: string): number | null {
-  try {
-    const b = ipv4Bytes(host);
-    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-  } catch {
-    return null;
-  }
-}
-
-function prefixMask(bits: number): number {
-  return bits <= 0 ? 0 : (0xffffffff << (32 - Math.min(bits, 32))) >>> 0;
-}
-
-/** The interfaces to use, with their subnets, from the options and `Deno.networkInterfaces()`. */
-function chooseInterfaces(options: MdnsOptions): Iface[] {
-  let system: Deno.NetworkInterfaceInfo[] = [];
-  try {
-    system = Deno.networkInterfaces().filter((i) => i.family === "IPv4");
-  } catch (err) {
-    if (options.interfaces === undefined) throw err;
-  }
-  const make = (address: string, cidr: string | undefined): Iface => {
-    const ip = parseIpv4(address);
-    if (ip === null) throw new PigeonError("BAD_ARGUMENT", `Not an IPv4 address: ${address}`);
-    const bits = cidr === undefined
-      ? (address.startsWith("127.") ? 8 : 32)
-      : Number(cidr.split("/")[1] ?? 32);
-    const mask = prefixMask(bits);
-    return {
-      address,
-      network: (ip & mask) >>> 0,
-      mask,
-      sender: null,
-      lastResponseAt: -Infinity,
-      responseTimer: undefined,
-    };
-  };
-  if (options.interfaces !== undefined) {
-    const unique = [...new Set(options.interfaces)];
-    return unique.map((address) => {
-      const info = system.find((i) => i.address === address);
-      if (info === undefined && system.length > 0) {
-        throw new PigeonError(
-          "BAD_ARGUMENT",
-          `No interface of this machine has address ${address}`,
-        );
-      }
-      return make(address, info?.cidr);
-    });
-  }
-  const seen = new Set<string>();
-  const out: Iface[] = [];
-  for (const info of system) {
-    const loop = info.address.startsWith("127.");
-    if ((loop && !options.loopback) || seen.has(info.address)) continue;
-    seen.add(info.address);
-    out.push(make(info.address, info.cidr));
-  }
-  return out;
-}
-
-function bindUdp(hostname: string, port: number, loopback: boolean): Deno.DatagramConn {
-  try {
-    return Deno.listenDatagram({ transport: "udp", hostname, port, reuseAddress: true, loopback });
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new PigeonError(
-        "LOCKED",
-        `UDP port ${port} on ${hostname} is held without address reuse`,
-        {
-          cause: err,
-        },
-      );
-    }
-    if (err instanceof Deno.errors.AddrNotAvailable) {
-      throw new PigeonError("BAD_ARGUMENT", `Cannot bind to ${hostname}`, { cause: err });
-    }
-    throw err;
-  }
-}
-
-/** A sender on `address`: port 5353 when it can be shared, else any port. */
-function bindSender(address: string, port: number): Deno.DatagramConn {
-  try {
-    return bindUdp(address, port, true);
-  } catch (err) {
-    if (!(err instanceof PigeonError && err.code === "LOCKED")) throw err;
-    return bindUdp(address, 0, true);
-  }
 }

@@ -319,6 +319,65 @@ Deno.test("mdns: a flood of queries is answered at most once per second; other n
   }
 });
 
+Deno.test("mdns: a peer expires when its TTL runs out; a response without SRV is ignored", async () => {
+  const mdnsPort = isolatedPort();
+  const raw = new RawMdns(mdnsPort);
+  const name = "exp._pigeon._tcp.local";
+  const svc = new MdnsService({ serviceName: name, interfaces: [LO], mdnsPort }); // looks only
+  const found: { at: number; port: number }[] = [];
+  const lost: { at: number; port: number }[] = [];
+  svc.onpeer = (p) => found.push({ at: performance.now(), port: p.port });
+  svc.onlost = (p) => lost.push({ at: performance.now(), port: p.port });
+  const response = (instance: string, ttl: number, withSrv: boolean) =>
+    encodeMessage({
+      id: 0,
+      response: true,
+      authoritative: true,
+      truncated: false,
+      opcode: 0,
+      rcode: 0,
+      questions: [],
+      answers: [{
+        type: "PTR",
+        name,
+        class: 1,
+        cacheFlush: false,
+        ttl,
+        target: `${instance}.${name}`,
+      }],
+      authorities: [],
+      additionals: withSrv
+        ? [{
+          type: "SRV",
+          name: `${instance}.${name}`,
+          class: 1,
+          cacheFlush: true,
+          ttl,
+          priority: 0,
+          weight: 0,
+          port: 4700,
+          target: `${instance}.local`,
+        }]
+        : [],
+    });
+  try {
+    await raw.join();
+    await svc.start();
+    await raw.sendRaw(response("00000000000000aa", 1, false));
+    await raw.sendRaw(response("00000000000000bb", 1, true));
+    await until(() => found.length === 1, 3000, "the peer with an SRV record");
+    assert.equal(found[0]!.port, 4700);
+    await until(() => lost.length === 1, 3000, "expiry after 1 s");
+    const lived = lost[0]!.at - found[0]!.at;
+    assert.ok(lived >= 950 && lived < 2000, `expired after ${lived} ms`);
+    assert.deepEqual(svc.peers(), []);
+    assert.equal(found.length, 1, "the SRV-less response found nobody");
+  } finally {
+    await svc.close();
+    await raw.close();
+  }
+});
+
 Deno.test("mdns: start() rejects an address this machine does not have and a second start", async () => {
   const svc = new MdnsService({ serviceName: "x._pigeon._tcp.local", interfaces: ["192.0.2.77"] });
   await assert.rejects(svc.start(), (e: unknown) => isPigeonError(e, "BAD_ARGUMENT"));
