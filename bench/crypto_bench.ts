@@ -19,6 +19,7 @@ import {
   wasmBlake2b,
 } from "../lib/crypto/blake2b.ts";
 import { nobleChaCha20, wasmChaCha20 } from "../lib/crypto/chacha20.ts";
+import { HashPool } from "../lib/crypto/hash_pool.ts";
 import { noblePoly1305, wasmPoly1305 } from "../lib/crypto/poly1305.ts";
 import { SecretstreamPull, SecretstreamPush } from "../lib/crypto/secretstream.ts";
 import type { CryptoPath } from "../lib/crypto/backend.ts";
@@ -94,3 +95,20 @@ for (const path of ["wasm", "ts"] as CryptoPath[]) {
     rx.pull(ring[i++]!);
   });
 }
+
+// Worker pool vs inline for a batch of 64 leaves of 64 KiB (4 MiB). The pool
+// stays open for the run (deno bench exits without waiting for workers).
+const LEAVES = Array.from({ length: 64 }, () => KIB64.slice());
+const POOL = new HashPool({ minBytes: 0 });
+Deno.bench("leaves 64 × 64 KiB inline [wasm]", { group: "leaf batch" }, () => {
+  setBlake2bBackend(wasmBlake2b);
+  for (const b of LEAVES) hashLeaf(b);
+});
+Deno.bench(
+  `leaves 64 × 64 KiB pool (${POOL.size} workers + caller)`,
+  { group: "leaf batch" },
+  async () => {
+    setBlake2bBackend(wasmBlake2b);
+    await POOL.hashLeaves(LEAVES);
+  },
+);

@@ -91,6 +91,14 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled kernels module, compiled once per thread (it can be posted to workers). */
+export function kernelsModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+  return compiled;
+}
+
 /** The two child hashes and byte size a Merkle parent is hashed from. */
 export interface ParentHashInput {
   /** Left child's 32-byte hash. */
@@ -114,9 +122,14 @@ export class Kernels {
   readonly #iv = new Uint8Array(16);
 
   /** Instantiates the module (synchronously). */
-  constructor(wasm: Uint8Array = decodeBase64(KERNELS_WASM_BASE64), options: KernelsOptions = {}) {
+  constructor(
+    wasm: Uint8Array | WebAssembly.Module = kernelsModule(),
+    options: KernelsOptions = {},
+  ) {
     this.#native = (options.nativeChaCha ?? true) && hasNativeChaCha();
-    const module = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
+    const module = wasm instanceof WebAssembly.Module
+      ? wasm
+      : new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
     this.#x = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
     this.#mem = new Uint8Array(this.#x.memory.buffer);
     this.#view = new DataView(this.#x.memory.buffer);
