@@ -5,6 +5,8 @@
 # PIGEON_BIN=dist/pigeon runs the built executable instead of cli.ts (CI does).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The example finds its peer by address; keep LAN discovery (multicast DNS) on loopback.
+export PIGEON_LAN="${PIGEON_LAN:-loopback}"
 deno_bin="$(command -v deno || echo "$PWD/tools/deno/node_modules/.bin/deno")"
 export PATH="$(dirname "$deno_bin"):$PATH"
 if [[ -n "${PIGEON_BIN:-}" ]]; then

@@ -9,7 +9,8 @@
  *   With paths (anything that exists on disk) it runs only those, without `--doc`.
  * - Tests run with `-A` and the ops and resources sanitizers on (Deno 2.9 has
  *   them off by default): a test that leaks a timer, socket or file fails.
- * - `PIGEON_CRYPTO=ts|wasm` and every other variable pass through to the tests.
+ * - `PIGEON_CRYPTO=ts|wasm` and every other variable pass through to the tests;
+ *   `PIGEON_LAN` defaults to `loopback` so no test multicasts onto a real network.
  * - Output streams as it comes; the counts come from Deno's summary line
  *   (`ok | 7 passed (6 steps) | 0 failed | 1 ignored (…)`; steps are not counted).
  *
@@ -43,8 +44,12 @@ async function runTests(): Promise<void> {
   const crypto = Deno.env.get("PIGEON_CRYPTO");
   console.log(`test: deno ${shown}${crypto ? ` (PIGEON_CRYPTO=${crypto})` : ""}`);
 
+  // Tests must never send multicast DNS onto a real network: keep pigeon's LAN
+  // discovery on loopback unless the caller chose otherwise (tests/lan sets its own).
+  const env = { PIGEON_LAN: Deno.env.get("PIGEON_LAN") ?? "loopback" };
   const child = new Deno.Command(Deno.execPath(), {
     args: testArgs,
+    env,
     cwd: root,
     stdin: "null",
     stdout: "piped",

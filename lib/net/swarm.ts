@@ -13,6 +13,7 @@ import { PigeonError } from "../errors.ts";
 import type { Replicator } from "../wire/replicator.ts";
 import { SecretStream } from "../wire/secret_stream.ts";
 import { Session } from "../wire/session.ts";
+import { LanDiscovery } from "./lan_discovery.ts";
 import { dialTcp, type ListenOptions, listenTcp, type TcpListener } from "./tcp.ts";
 
 /** Most simultaneous connections; more inbound ones are closed at once. */
@@ -32,7 +33,17 @@ export type SwarmEvent =
   | { type: "listening"; hostname: string; port: number }
   | { type: "connected"; name: string; via: PeerSource }
   | { type: "disconnected"; name: string; via: PeerSource; reason: string }
-  | { type: "dial-failed"; name: string; via: PeerSource; reason: string };
+  | { type: "dial-failed"; name: string; via: PeerSource; reason: string }
+  | { type: "lan-found"; name: string }
+  | { type: "lan-error"; reason: string };
+
+/** Where LAN discovery runs. */
+export interface LanOptions {
+  /** Interface addresses to use (default: every non-loopback IPv4 interface). */
+  interfaces?: readonly string[];
+  /** Announce this swarm's listening port (default true when listening). */
+  announce?: boolean;
+}
 
 /** Options for a {@link Swarm}. */
 export interface SwarmOptions {
@@ -58,10 +69,13 @@ export class Swarm {
   readonly #options: SwarmOptions;
   readonly #replicators = new Map<string, Replicator>();
   readonly #sessions = new Set<Session>();
+  /** Streams still in their handshake: not sessions yet, but close() must end them too. */
+  readonly #opening = new Set<SecretStream>();
   readonly #dialed = new Map<string, Dialed>();
   readonly #listeners = new Set<(event: SwarmEvent) => void>();
   readonly #tasks = new Set<Promise<unknown>>();
   #listener: TcpListener | null = null;
+  readonly #lan = new Set<LanDiscovery>();
   #closed = false;
 
   /** A swarm; call {@link listen} and {@link addPeer} to start connecting. */
@@ -125,12 +139,41 @@ export class Swarm {
     this.#dial(dialed);
   }
 
+  /**
+   * Finds peers for `discoveryKey` on the LAN with multicast DNS (announcing
+   * our port when listening) and dials each one found. Failures to start are
+   * reported as a `lan-error` event; `--peer` keeps working without it.
+   */
+  async joinLan(discoveryKey: Uint8Array, options: LanOptions = {}): Promise<void> {
+    if (this.#closed) return;
+    const announce = (options.announce ?? true) && this.port > 0;
+    const lan = new LanDiscovery({
+      discoveryKey,
+      ...(announce ? { port: this.port } : {}),
+      ...(options.interfaces ? { interfaces: options.interfaces } : {}),
+    });
+    lan.onpeer = (peer) => {
+      this.#emit({ type: "lan-found", name: `${peer.host}:${peer.port}` });
+      this.addPeer(peer.host, peer.port, "lan");
+    };
+    lan.onerror = (err) => this.#emit({ type: "lan-error", reason: reason(err) });
+    try {
+      await lan.start();
+      this.#lan.add(lan);
+    } catch (err) {
+      this.#emit({ type: "lan-error", reason: reason(err) });
+      await lan.close().catch(() => {});
+    }
+  }
+
   /** Closes every connection and the listener; resolves once all are down. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const lan of this.#lan) await lan.close().catch(() => {});
     this.#listener?.close();
     for (const dialed of this.#dialed.values()) clearTimeout(dialed.timer);
+    for (const stream of this.#opening) stream.destroy();
     for (const session of this.#sessions) session.close();
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
   }
@@ -173,12 +216,17 @@ export class Swarm {
       keepAlive: this.#options.keepAlive ?? 5000,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     });
+    this.#opening.add(stream);
     try {
       await stream.opened;
     } catch (err) {
-      if (dialed) this.#emit({ type: "dial-failed", name, via, reason: reason(err) });
+      if (dialed && !this.#closed) {
+        this.#emit({ type: "dial-failed", name, via, reason: reason(err) });
+      }
       await stream.closed;
       return;
+    } finally {
+      this.#opening.delete(stream);
     }
     const session = new Session(
       stream,

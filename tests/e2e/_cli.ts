@@ -93,7 +93,7 @@ export function spawnPigeon(args: string[], options: SpawnOptions = {}): PigeonP
     stdin: options.stdin ?? "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...options.env },
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0", PIGEON_LAN: "loopback", ...options.env },
   }).spawn();
 
   const outChunks: Uint8Array[] = [];

@@ -61,6 +61,24 @@ export function startSwarm(
   return { swarm, replicator };
 }
 
+/** The environment variable that scopes LAN discovery: off, loopback, or interface addresses. */
+export const LAN_ENV = "PIGEON_LAN";
+
+/**
+ * Where LAN discovery may run: null when `--no-lan` or `PIGEON_LAN=off`;
+ * `PIGEON_LAN=loopback` keeps it on 127.0.0.1 (tests and the example use
+ * this, so they never send multicast onto a real network); a comma list
+ * names interface addresses; unset means every IPv4 interface.
+ */
+export function lanScope(io: Io, noLan: boolean | undefined): { interfaces?: string[] } | null {
+  if (noLan) return null;
+  const value = io.env(LAN_ENV)?.trim();
+  if (!value) return {};
+  if (value === "off") return null;
+  if (value === "loopback") return { interfaces: ["127.0.0.1"] };
+  return { interfaces: value.split(",").map((a) => a.trim()).filter((a) => a.length > 0) };
+}
+
 /** Reports connections on stderr (notes, or NDJSON events with --json). */
 export function describeSwarmEvents(swarm: Swarm, io: Io): void {
   swarm.on((event) => {
@@ -86,6 +104,13 @@ export function describeSwarmEvents(swarm: Swarm, io: Io): void {
           via: event.via,
           reason: event.reason,
         });
+        break;
+      case "lan-found":
+        void io.out.event("peer-found", { peer: event.name, via: "lan" });
+        break;
+      case "lan-error":
+        void io.out.event("lan-error", { reason: event.reason });
+        void io.out.warn(`LAN discovery is off: ${event.reason}`);
         break;
     }
   });

@@ -10,7 +10,7 @@ import { UsageError } from "../exit.ts";
 import { parseLinkOrKey } from "../../encoding/link.ts";
 import { PigeonError } from "../../errors.ts";
 import { openLog, storeDir } from "../log_store.ts";
-import { parsePeers, parseSeconds, startSwarm } from "./_net.ts";
+import { lanScope, parsePeers, parseSeconds, startSwarm } from "./_net.ts";
 
 /** Default --timeout: give up after this many seconds without progress. */
 export const DEFAULT_RECV_TIMEOUT_S = 60;
@@ -20,9 +20,9 @@ export const recv = defineCommand({
   name: "recv",
   summary: "Download a log, verify it and write its bytes to stdout or a file",
   usage:
-    `Usage: pigeon recv LINK --peer HOST:PORT [--peer …] [-o FILE] [--live] [--timeout S] [--store DIR]
+    `Usage: pigeon recv LINK [--peer HOST:PORT …] [--no-lan] [-o FILE] [--live] [--timeout S] [--store DIR]
 
-Connects to the peers, downloads the log LINK names, verifies every block
+Finds peers on the LAN (multicast DNS) and at the --peer addresses, downloads the log LINK names, verifies every block
 against the signed Merkle tree, and writes the bytes in order to stdout (or
 FILE, which appears only once complete). Only verified bytes are written.
 Exits 0 once it has the whole log as of the first signed length it saw (or
@@ -30,6 +30,7 @@ the version in LINK: hyper://KEY+VERSION).
 
 Options:
   --peer HOST:PORT  A peer to fetch from (repeatable)
+  --no-lan          Do not look for peers on the LAN (then --peer is required)
   -o, --output FILE Write to FILE (atomically: temp file + rename)
   --live            Keep following appends after the first length
   --timeout S       Give up after S seconds without progress (default ${DEFAULT_RECV_TIMEOUT_S})
@@ -45,13 +46,17 @@ With --json, NDJSON events on stderr: connected, disconnected, progress, done, e
     live: { type: "boolean" },
     timeout: { type: "string" },
     store: { type: "string" },
+    "no-lan": { type: "boolean" },
   },
   positionals: { min: 1, max: 1, names: "LINK" },
   stdoutIsData: true,
   async run({ values, positionals }, io) {
     const link = parseLinkOrKey(positionals[0]!);
     const peers = parsePeers(values.peer);
-    if (peers.length === 0) throw new UsageError("recv needs at least one --peer HOST:PORT");
+    const lan = lanScope(io, values["no-lan"]);
+    if (peers.length === 0 && !lan) {
+      throw new UsageError("recv needs --peer HOST:PORT when LAN discovery is off");
+    }
     const timeoutS = values.timeout === undefined
       ? DEFAULT_RECV_TIMEOUT_S
       : parseSeconds(values.timeout, "--timeout");
@@ -85,6 +90,7 @@ With --json, NDJSON events on stderr: connected, disconnected, progress, done, e
       }
     });
     for (const peer of peers) swarm.addPeer(peer.hostname, peer.port);
+    if (lan) await swarm.joinLan(core.discoveryKey, { ...lan, announce: false });
 
     const sink = await openSink(values.output, io);
     let complete = false;

@@ -10,7 +10,7 @@ import { PigeonError } from "../../errors.ts";
 import type { Core } from "../../core/core.ts";
 import { DEFAULT_PORT } from "../../net/tcp.ts";
 import { createLog, storeDir } from "../log_store.ts";
-import { parsePort, parseSeconds, startSwarm, untilDone } from "./_net.ts";
+import { lanScope, parsePort, parseSeconds, startSwarm, untilDone } from "./_net.ts";
 
 /** Block size of logs made by send (Hypercore's and Hyperdrive's 64 KiB). */
 export const BLOCK_SIZE = 65536;
@@ -37,6 +37,7 @@ Options:
                   taken a free port is used and reported on stderr)
   --host ADDR     Address to listen on (default 0.0.0.0: all interfaces)
   --timeout S     Stop serving after S seconds (default: serve until interrupted)
+  --no-lan        Do not announce on the LAN (multicast DNS; see README)
   --store DIR     Where logs are kept (default: the data folder, see README)
 
 With --json, NDJSON events on stderr: listening, log, connected, disconnected,
@@ -47,6 +48,7 @@ progress, done, error.`,
     host: { type: "string" },
     timeout: { type: "string" },
     store: { type: "string" },
+    "no-lan": { type: "boolean" },
   },
   positionals: { min: 0, max: 1, names: "[FILE|-]" },
   stdoutIsData: true,
@@ -66,6 +68,8 @@ progress, done, error.`,
       port,
       fallback: values.port === undefined,
     });
+    const lan = lanScope(io, values["no-lan"]);
+    if (lan) await swarm.joinLan(core.discoveryKey, lan);
 
     if (values.live) {
       await io.out.write(new TextEncoder().encode(link + "\n"));
