@@ -297,7 +297,7 @@ Deno.test("send/recv: bad input exits 2 with one line on stderr", async () => {
     const cases: [string[], RegExp][] = [
       [["recv", "hyper://nope", "--peer", "127.0.0.1:1"], /nope|link|key/i],
       [["recv", "not a link", "--peer", "127.0.0.1:1"], /link|key/i],
-      [["recv", link], /needs at least one --peer/],
+      [["recv", link, "--no-lan"], /needs --peer HOST:PORT when LAN discovery is off/],
       [["recv", link, "--peer", "127.0.0.1:99999"], /--peer takes HOST:PORT/],
       [["recv", link, "--peer", "127.0.0.1:x"], /--peer takes HOST:PORT/],
       [["recv", link, "--peer", "127.0.0.1:1", "--timeout", "soon"], /--timeout/],
