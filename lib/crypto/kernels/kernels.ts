@@ -18,7 +18,6 @@
  * @module
  */
 
-import { createCipheriv, getCiphers } from "node:crypto";
 import { PigeonError } from "../../errors.ts";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
@@ -71,12 +70,32 @@ export interface KernelsOptions {
   nativeChaCha?: boolean;
 }
 
-function hasNativeChaCha(): boolean {
-  try {
-    return getCiphers().includes("chacha20");
-  } catch {
-    return false;
+/** The part of `node:crypto` the native path uses. */
+interface NativeCrypto {
+  createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array): {
+    update(data: Uint8Array): Uint8Array;
+  };
+  getCiphers(): string[];
+}
+
+let nativeCrypto: NativeCrypto | null | undefined;
+
+/**
+ * `node:crypto` with ChaCha20, or null. Looked up on first need through
+ * `process.getBuiltinModule`, not imported: loading Node compatibility costs
+ * ~30 ms at start-up, which every pigeon command would pay otherwise.
+ */
+function native(): NativeCrypto | null {
+  if (nativeCrypto === undefined) {
+    try {
+      const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+      const mod = proc?.getBuiltinModule?.("node:crypto") as NativeCrypto | undefined;
+      nativeCrypto = mod !== undefined && mod.getCiphers().includes("chacha20") ? mod : null;
+    } catch {
+      nativeCrypto = null;
+    }
   }
+  return nativeCrypto;
 }
 
 /** Bytes of one parent record in the batch entry: u64le(size) || left || right. */
@@ -126,7 +145,7 @@ export class Kernels {
     wasm: Uint8Array | WebAssembly.Module = kernelsModule(),
     options: KernelsOptions = {},
   ) {
-    this.#native = (options.nativeChaCha ?? true) && hasNativeChaCha();
+    this.#native = options.nativeChaCha ?? true;
     const module = wasm instanceof WebAssembly.Module
       ? wasm
       : new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
@@ -307,20 +326,20 @@ export class Kernels {
 
   /** True when large secretstream pulls use the runtime's native ChaCha20. */
   get nativeChaCha(): boolean {
-    return this.#native;
+    return this.#native && native() !== null;
   }
 
   /**
    * The native ChaCha20 keystream XOR of `data` under the state now in the
    * module (k, nonce) from block 2: the secretstream body.
    */
-  #nativeBody(data: Uint8Array): Uint8Array {
+  #nativeBody(nodeCrypto: NativeCrypto, data: Uint8Array): Uint8Array {
     const mem = this.#mem;
     const iv = this.#iv;
     iv[0] = 2; // u32le block counter 2, then the 12-byte nonce
     iv.set(mem.subarray(this.#ssState + 32, this.#ssState + SS_STATE_BYTES), 4);
     const key = mem.subarray(this.#ssState, this.#ssState + 32);
-    const out = createCipheriv("chacha20", key, iv).update(data);
+    const out = nodeCrypto.createCipheriv("chacha20", key, iv).update(data);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
@@ -355,6 +374,7 @@ export class Kernels {
   }
 
   #pullNative(
+    nodeCrypto: NativeCrypto,
     state: Uint8Array,
     ciphertext: Uint8Array,
   ): { message: Uint8Array; tag: number } | null {
@@ -372,7 +392,7 @@ export class Kernels {
     if (x.ss_end(mlen, expected, 1) !== 1) return null;
     const after = mem.slice(this.#ssState, this.#ssState + SS_STATE_BYTES);
     mem.set(before, this.#ssState);
-    const message = this.#nativeBody(body);
+    const message = this.#nativeBody(nodeCrypto, body);
     state.set(after);
     return { message, tag };
   }
@@ -386,7 +406,8 @@ export class Kernels {
     ciphertext: Uint8Array,
   ): { message: Uint8Array; tag: number } | null {
     if (this.#native && ciphertext.length - 17 >= NATIVE_PULL_MIN_BYTES) {
-      return this.#pullNative(state, ciphertext);
+      const nodeCrypto = native();
+      if (nodeCrypto !== null) return this.#pullNative(nodeCrypto, state, ciphertext);
     }
     const x = this.#x;
     const mem = this.#mem;
