@@ -9,6 +9,7 @@ import type { Command } from "./command.ts";
 import { help } from "./commands/help.ts";
 import { link } from "./commands/link.ts";
 import { recv } from "./commands/recv.ts";
+import { seed } from "./commands/seed.ts";
 import { send } from "./commands/send.ts";
 import { version } from "./commands/version.ts";
 
@@ -16,6 +17,7 @@ import { version } from "./commands/version.ts";
 export const COMMANDS: readonly Command[] = [
   send,
   recv,
+  seed,
   link,
   version,
   help,
