@@ -128,6 +128,7 @@ async function runPigeon(input: string, inputSha: string, dir: string): Promise<
     "--store",
     `${dir}/send`,
     "--json",
+    "--no-lan",
   ]);
   let receiver: Child | null = null;
   try {
@@ -151,6 +152,7 @@ async function runPigeon(input: string, inputSha: string, dir: string): Promise<
         "--store",
         `${dir}/recv`,
         "--json",
+        "--no-lan",
         ...(outputFile ? ["-o", out] : []),
       ],
       {
