@@ -52,8 +52,8 @@ export const TAG_FINAL = 3;
 
 /** One direction's state machine; implemented by the TS reference and the WASM kernel. */
 export interface SecretstreamState {
-  /** Encrypts one message; returns `tagByte || c || mac`. */
-  push(message: Uint8Array, tag: number): Uint8Array;
+  /** Encrypts one message: writes `tagByte || c || mac` into `out` at `offset`. */
+  push(message: Uint8Array, tag: number, out: Uint8Array, offset: number): void;
   /** Decrypts one message, or returns `null` (state untouched) when the MAC fails. */
   pull(ciphertext: Uint8Array): { message: Uint8Array; tag: number } | null;
   /** Explicit rekey (libsodium `crypto_secretstream_xchacha20poly1305_rekey`). */
@@ -112,18 +112,16 @@ export class ReferenceSecretstreamState implements SecretstreamState {
     if ((tag & TAG_REKEY) !== 0 || counterIsZero) this.rekey();
   }
 
-  push(message: Uint8Array, tag: number): Uint8Array {
+  push(message: Uint8Array, tag: number, out: Uint8Array, offset: number): void {
     const block = new Uint8Array(64);
     block[0] = tag;
     this.#keystreamBlock(1, block);
-    const out = new Uint8Array(message.length + SECRETSTREAM_ABYTES);
-    out[0] = block[0]!;
-    const c = out.subarray(1, 1 + message.length);
+    out[offset] = block[0]!;
+    const c = out.subarray(offset + 1, offset + 1 + message.length);
     if (message.length > 0) nobleChaCha20.xor(this.#k, this.#nonce, 2, message, c);
     const mac = this.#mac(block, c);
-    out.set(mac, 1 + message.length);
+    out.set(mac, offset + 1 + message.length);
     this.#advance(mac, tag);
-    return out;
   }
 
   pull(ciphertext: Uint8Array): { message: Uint8Array; tag: number } | null {
@@ -165,8 +163,8 @@ export class WasmSecretstreamState implements SecretstreamState {
     wasmKernels().secretstreamInit(key, header, this.#state);
   }
 
-  push(message: Uint8Array, tag: number): Uint8Array {
-    return wasmKernels().secretstreamPush(this.#state, message, tag);
+  push(message: Uint8Array, tag: number, out: Uint8Array, offset: number): void {
+    wasmKernels().secretstreamPush(this.#state, message, tag, out, offset);
   }
 
   pull(ciphertext: Uint8Array): { message: Uint8Array; tag: number } | null {
@@ -237,11 +235,27 @@ export class SecretstreamPush {
 
   /** Encrypts `message`; returns `1 + message.length + 16` bytes. */
   push(message: Uint8Array, tag: number = TAG_MESSAGE): Uint8Array {
+    const out = new Uint8Array(message.length + SECRETSTREAM_ABYTES);
+    this.pushInto(message, out, 0, tag);
+    return out;
+  }
+
+  /**
+   * Encrypts `message` straight into `out` at `offset` (which must have
+   * `message.length + 17` bytes free there), e.g. after a frame's length
+   * prefix, saving {@link push}'s buffer and copy. Returns the bytes written.
+   */
+  pushInto(message: Uint8Array, out: Uint8Array, offset = 0, tag: number = TAG_MESSAGE): number {
     checkTag(tag);
     if (message.length > MAX_SECRETSTREAM_MESSAGE_BYTES) {
       throw new PigeonError("BAD_ARGUMENT", `Secretstream message too long: ${message.length}`);
     }
-    return this.#state.push(message, tag);
+    const size = message.length + SECRETSTREAM_ABYTES;
+    if (!Number.isInteger(offset) || offset < 0 || offset + size > out.length) {
+      throw new PigeonError("BAD_ARGUMENT", `No room for ${size} bytes at offset ${offset}`);
+    }
+    this.#state.push(message, tag, out, offset);
+    return size;
   }
 
   /** Explicit rekey; the receiver must call {@link SecretstreamPull.rekey} at the same point. */

@@ -246,7 +246,8 @@ Deno.test("secretstream[wasm]: native and kernel ChaCha20 pulls agree with the r
   const sizes = [0, 100, NATIVE_PULL_MIN_BYTES - 1, NATIVE_PULL_MIN_BYTES, 65536, (1 << 20) + 77];
   for (const n of sizes) {
     const m = randomBytes(n);
-    const c = ref.push(m, n === 65536 ? TAG_REKEY : TAG_MESSAGE);
+    const c = new Uint8Array(n + SECRETSTREAM_ABYTES);
+    ref.push(m, n === 65536 ? TAG_REKEY : TAG_MESSAGE, c, 0);
     [native, kernel].forEach((k, i) => {
       const bad = c.slice();
       bad[Math.max(1, bad.length - 20)]! ^= 0x80; // a body byte, or a MAC byte when empty
@@ -260,3 +261,24 @@ Deno.test("secretstream[wasm]: native and kernel ChaCha20 pulls agree with the r
     assert.equal(toHex(states[0]!), toHex(states[1]!));
   }
 });
+
+for (const path of PATHS) {
+  Deno.test(`secretstream[${path}]: pushInto writes the same bytes at an offset`, () => {
+    const key = randomBytes(32);
+    const header = randomBytes(SECRETSTREAM_HEADER_BYTES);
+    const a = new SecretstreamPush(key, header, { path });
+    const b = new SecretstreamPush(key, header, { path });
+    for (const n of [0, 5, 300, 65536]) {
+      const m = randomBytes(n);
+      const frame = new Uint8Array(3 + n + SECRETSTREAM_ABYTES + 2).fill(0xee);
+      assert.equal(b.pushInto(m, frame, 3, TAG_PUSH), n + SECRETSTREAM_ABYTES);
+      assert.equal(toHex(frame.subarray(3, 3 + n + 17)), toHex(a.push(m, TAG_PUSH)));
+      assert.equal(toHex(frame.subarray(0, 3)), "eeeeee");
+      assert.equal(toHex(frame.subarray(3 + n + 17)), "eeee");
+    }
+    assert.throws(
+      () => b.pushInto(new Uint8Array(10), new Uint8Array(26), 0),
+      (e) => isPigeonError(e, "BAD_ARGUMENT"),
+    );
+  });
+}

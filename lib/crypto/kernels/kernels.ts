@@ -353,22 +353,30 @@ export class Kernels {
     }
   }
 
-  /** Secretstream push with `state` (updated in place): returns tag byte || c || mac. */
-  secretstreamPush(state: Uint8Array, message: Uint8Array, tag: number): Uint8Array {
+  /**
+   * Secretstream push with `state` (updated in place): writes tag byte || c ||
+   * mac (message length + 17 bytes) into `out` at `offset` and returns `out`.
+   */
+  secretstreamPush(
+    state: Uint8Array,
+    message: Uint8Array,
+    tag: number,
+    out: Uint8Array = new Uint8Array(message.length + 17),
+    offset = 0,
+  ): Uint8Array {
     const x = this.#x;
     const mem = this.#mem;
     const io = this.#io;
     mem.set(state, this.#ssState);
-    const out = new Uint8Array(message.length + 17);
-    out[0] = x.ss_begin(tag, 0);
+    out[offset] = x.ss_begin(tag, 0);
     for (let off = 0; off < message.length; off += IO_BYTES) {
       const n = Math.min(IO_BYTES, message.length - off);
       mem.set(n === message.length ? message : message.subarray(off, off + n), io);
       x.ss_chunk(io, n, 2 + off / 64, 0);
-      out.set(mem.subarray(io, io + n), 1 + off);
+      out.set(mem.subarray(io, io + n), offset + 1 + off);
     }
     x.ss_end(message.length, 0, 0);
-    out.set(mem.subarray(this.#ssMac, this.#ssMac + 16), 1 + message.length);
+    out.set(mem.subarray(this.#ssMac, this.#ssMac + 16), offset + 1 + message.length);
     state.set(mem.subarray(this.#ssState, this.#ssState + SS_STATE_BYTES));
     return out;
   }
