@@ -6,6 +6,15 @@
  */
 
 import type { Command } from "./command.ts";
+import { add } from "./commands/add.ts";
+import { cat } from "./commands/cat.ts";
+import { checkout } from "./commands/checkout.ts";
+import { create } from "./commands/create.ts";
+import { diff } from "./commands/diff.ts";
+import { keys } from "./commands/keys.ts";
+import { log } from "./commands/log.ts";
+import { ls } from "./commands/ls.ts";
+import { status } from "./commands/status.ts";
 import { help } from "./commands/help.ts";
 import { link } from "./commands/link.ts";
 import { recv } from "./commands/recv.ts";
@@ -15,6 +24,15 @@ import { version } from "./commands/version.ts";
 
 /** Every command pigeon offers. */
 export const COMMANDS: readonly Command[] = [
+  create,
+  add,
+  status,
+  log,
+  diff,
+  ls,
+  cat,
+  checkout,
+  keys,
   send,
   recv,
   seed,
