@@ -118,6 +118,11 @@ export interface ImportOptions {
   onWarning?: (message: string) => void;
   /** The clock (ms since the epoch); tests pass their own. */
   now?: () => number;
+  /**
+   * Called after a file's bytes were read and before it is stat'ed again
+   * (`attempt` counts from 0); tests use it to change a file mid-import.
+   */
+  afterRead?: (path: string, attempt: number) => void;
 }
 
 /** What an import works on: the folder, its drive (writable) and its index. */
@@ -451,7 +456,7 @@ class ContentAppender {
     item: Extract<ScanItem, { kind: "file" }>,
   ): Promise<IndexedFile | "gone" | "changing"> {
     for (let attempt = 0; attempt < MAX_FILE_RETRIES; attempt++) {
-      const done = await this.#tryFile(item);
+      const done = await this.#tryFile(item, attempt);
       if (done === "gone") return done;
       if (done !== null) {
         this.#filesDone++;
@@ -462,7 +467,10 @@ class ContentAppender {
     return "changing";
   }
 
-  async #tryFile(item: Extract<ScanItem, { kind: "file" }>): Promise<IndexedFile | null | "gone"> {
+  async #tryFile(
+    item: Extract<ScanItem, { kind: "file" }>,
+    attempt: number,
+  ): Promise<IndexedFile | null | "gone"> {
     const full = this.#target.root + item.path;
     let file: Deno.FsFile;
     try {
@@ -496,6 +504,7 @@ class ContentAppender {
         }
         this.#progress(read);
       }
+      this.#options.afterRead?.(item.path, attempt);
       const after = file.statSync();
       if (
         !intact || after.size !== size ||
