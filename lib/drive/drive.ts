@@ -21,6 +21,7 @@ import {
   encodeEntry,
   type Entry,
   entryKey,
+  FILES_PREFIX,
   folderRange,
   type JsonValue,
   normalizeFolder,
@@ -170,6 +171,17 @@ export class DriveReader {
   /** Every entry under `folder` (recursively), ordered by path bytes. */
   async *list(folder = "/"): AsyncGenerator<DriveEntry> {
     for await (const e of this.view.range(folderRange(folder))) yield toDriveEntry(e);
+  }
+
+  /**
+   * Every entry under the `files` key prefix, including keys that are not
+   * normalised paths (`../x`, no leading `/`), which {@link list} never
+   * reaches; export uses it to refuse such drives.
+   */
+  async *listAll(): AsyncGenerator<DriveEntry> {
+    const end = FILES_PREFIX.slice();
+    end[end.byteLength - 1] = 1;
+    for await (const e of this.view.range({ gte: FILES_PREFIX, lt: end })) yield toDriveEntry(e);
   }
 
   /** Names directly inside `folder` (files and sub-folders), each once, in order. */

@@ -96,7 +96,7 @@ export async function exportDrive(
   options: ExportOptions = {},
 ): Promise<ExportResult> {
   const entries: DriveEntry[] = [];
-  for await (const e of reader.list("/")) entries.push(e);
+  for await (const e of reader.listAll()) entries.push(e);
   const plan = planExport(entries);
 
   Deno.mkdirSync(target, { recursive: true });
