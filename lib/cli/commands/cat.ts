@@ -8,6 +8,9 @@ import { defineCommand } from "../command.ts";
 import { PigeonError } from "../../errors.ts";
 import { UsageError } from "../exit.ts";
 import { openDrive, parseVersion, resolveDir } from "./_drive.ts";
+import { type DriveReader, MAX_SYMLINK_HOPS } from "../../drive/drive.ts";
+import type { BlobId } from "../../drive/hyperblobs.ts";
+import { normalizePath } from "../../drive/entry.ts";
 
 /** `pigeon cat`. */
 export const cat = defineCommand({
@@ -38,15 +41,9 @@ Options:
       ? drive.version
       : parseVersion(values.version, "--version");
     const reader = drive.checkout(version);
-    const entry = await reader.entry(target.path, { follow: true });
-    if (entry === null) {
-      throw new PigeonError("NOT_FOUND", `No file ${target.path} in version ${version}`);
-    }
-    if (entry.value.blob === null) {
-      throw new PigeonError("NOT_FOUND", `${target.path} is not a file in version ${version}`);
-    }
+    const blob = await followLinks(reader, target.path, version);
     try {
-      for await (const chunk of reader.blobs.read(entry.value.blob)) await io.out.write(chunk);
+      for await (const chunk of reader.blobs.read(blob)) await io.out.write(chunk);
     } catch (err) {
       if (err instanceof PigeonError && err.code === "NOT_AVAILABLE") {
         throw new PigeonError(
@@ -60,6 +57,40 @@ Options:
     }
   },
 });
+
+/**
+ * The content of the file at `path`, following symlinks the way the file system of a
+ * checkout would: a relative target from the link's folder. A target that
+ * is absolute or leaves the drive is not followed.
+ */
+async function followLinks(
+  reader: DriveReader,
+  path: string,
+  version: number,
+): Promise<BlobId> {
+  let name = normalizePath(path);
+  for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
+    const entry = await reader.entry(name);
+    if (entry === null) throw new PigeonError("NOT_FOUND", `No file ${name} in version ${version}`);
+    const target = entry.value.linkname;
+    if (target === null) {
+      if (entry.value.blob === null) {
+        throw new PigeonError("NOT_FOUND", `${name} has no content in version ${version}`);
+      }
+      return entry.value.blob;
+    }
+    if (target.startsWith("/")) {
+      throw new PigeonError("NOT_FOUND", `${name} links to ${target}, outside the drive`);
+    }
+    const folder = entry.path.slice(0, entry.path.lastIndexOf("/"));
+    try {
+      name = normalizePath(`${folder}/${target}`);
+    } catch {
+      throw new PigeonError("NOT_FOUND", `${name} links to ${target}, outside the drive`);
+    }
+  }
+  throw new PigeonError("NOT_FOUND", `More than ${MAX_SYMLINK_HOPS} symlinks from ${path}`);
+}
 
 /** What cat was asked to read: a path in a drive folder, or a LINK to fetch. */
 export type CatTarget =

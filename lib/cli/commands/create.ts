@@ -8,6 +8,7 @@
 import { defineCommand } from "../command.ts";
 import { FolderDrive } from "../../drive/folder_drive.ts";
 import { toHex } from "../../crypto/bytes.ts";
+import { PigeonError } from "../../errors.ts";
 import {
   changeFields,
   formatBytes,
@@ -39,7 +40,14 @@ With --json: one {"event":"change",…} per file, then the last line
   positionals: { min: 0, max: 1, names: "[DIR]" },
   async run({ positionals }, io) {
     const dir = resolveDir(io, positionals[0]);
-    Deno.mkdirSync(dir, { recursive: true });
+    try {
+      if (!Deno.statSync(dir).isDirectory) {
+        throw new PigeonError("BAD_ARGUMENT", `Not a folder: ${dir}`);
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      Deno.mkdirSync(dir, { recursive: true });
+    }
     const drive = await FolderDrive.create(dir, { keysDir: keysDir(io) });
     let done = false;
     io.onCleanup(async () => {
