@@ -1,0 +1,208 @@
+/**
+ * What clone, pull and sync share: joining the swarm for a folder drive,
+ * mirroring the latest (or a given) version into the folder, following new
+ * versions live, and turning stalls and bad peers into exit codes.
+ *
+ * @module
+ */
+
+import type { Io } from "../command.ts";
+import { equals } from "../../crypto/bytes.ts";
+import { PigeonError } from "../../errors.ts";
+import type { FolderDrive } from "../../drive/folder_drive.ts";
+import { IgnoreRules, STATE_DIR } from "../../drive/ignore.ts";
+import { DriveReplication } from "../../net/drive_replication.ts";
+import { type MirrorResult, mirrorVersion } from "../../net/mirror.ts";
+import { type LanOptions, Swarm } from "../../net/swarm.ts";
+import { DEFAULT_PORT } from "../../net/tcp.ts";
+import { describeSwarmEvents } from "./_net.ts";
+import { formatBytes } from "./_drive.ts";
+
+/** Default stall bound: give up after this many seconds without progress. */
+export const DEFAULT_FETCH_TIMEOUT_S = 60;
+/** How often progress is reported. */
+const REPORT_INTERVAL_MS = 500;
+
+/** Options of {@link fetchDrive}. */
+export interface FetchOptions {
+  peers: { hostname: string; port: number }[];
+  lan: LanOptions | null;
+  /** Glob patterns (gitignore syntax) of paths to fetch; empty = everything. */
+  select: string[];
+  live: boolean;
+  /** Serve what we have to others (default true). */
+  upload: boolean;
+  /** Stall bound in seconds (until the first complete mirror); in live mode, overall limit or null. */
+  timeoutS: number;
+  /** Mirror exactly this version instead of the latest. */
+  version: number | null;
+  /** TCP port to listen on for uploads (null: do not listen). */
+  port: number | null;
+  /** With `live`, stop (exit 0) after this many seconds; null: until interrupted. */
+  liveTimeoutS: number | null;
+}
+
+/** Turns `--select` patterns into a path predicate (a folder pattern selects what is inside it). */
+export function selector(patterns: string[]): ((path: string) => boolean) | undefined {
+  if (patterns.length === 0) return undefined;
+  const rules = new IgnoreRules(patterns, { defaults: false });
+  return (path) => {
+    const parts = path.slice(1).split("/");
+    for (let i = 1; i < parts.length; i++) {
+      if (rules.ignores(parts.slice(0, i).join("/"), true)) return true;
+    }
+    return rules.ignores(parts.join("/"), false);
+  };
+}
+
+/**
+ * Fetches the drive of `folder` from peers into its folder; resolves after the
+ * first complete mirror, or (live) when interrupted or the timeout passes.
+ */
+export async function fetchDrive(
+  io: Io,
+  folder: FolderDrive,
+  options: FetchOptions,
+): Promise<void> {
+  const stall = new AbortController();
+  io.signal.addEventListener("abort", () => stall.abort(), { once: true });
+  const swarm = new Swarm();
+  describeSwarmEvents(swarm, io);
+  const replication = new DriveReplication(swarm, folder.db, {
+    upload: options.upload,
+    lan: options.lan ? { ...options.lan, announce: options.upload } : null,
+    signal: stall.signal,
+    openBlobs: async (key) => {
+      const blobs = await folder.openBlobs();
+      if (!equals(blobs.key, key)) {
+        throw new PigeonError("INVALID_PROOF", "Content log key mismatch");
+      }
+      return blobs;
+    },
+  });
+  io.onCleanup(async () => {
+    replication.close();
+    await swarm.close();
+  });
+  if (options.upload && options.port !== null) {
+    swarm.listen({ hostname: "0.0.0.0", port: options.port, fallback: true });
+  }
+
+  let invalid: PigeonError | null = null;
+  let blocks = 0;
+  let bytes = 0;
+  let stalling = true; // the stall bound applies until the first complete mirror
+  let timer = setTimeout(() => stall.abort(), options.timeoutS * 1000);
+  const progress = () => {
+    if (!stalling) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => stall.abort(), options.timeoutS * 1000);
+  };
+  io.onCleanup(() => clearTimeout(timer));
+  replication.on((event) => {
+    if (event.type === "block" || event.type === "upgrade") progress();
+    if (event.type === "block" && event.core === "blobs") {
+      blocks++;
+      bytes += event.bytes;
+    }
+    if (event.type === "invalid") {
+      invalid = event.error;
+      void io.out.warn(`dropped ${event.peer.name}: ${event.error.message}`);
+    }
+  });
+  await replication.start();
+  for (const peer of options.peers) swarm.addPeer(peer.hostname, peer.port);
+
+  const report = setInterval(() => {
+    void io.out.progress(
+      `version ${folder.db.length}: ${blocks} blocks, ${
+        formatBytes(bytes)
+      } received, ${swarm.connections} peers`,
+    );
+  }, REPORT_INTERVAL_MS);
+  io.onCleanup(() => clearInterval(report));
+  const statePath = `${folder.dir}/${STATE_DIR}/mirror.json`;
+  const select = selector(options.select);
+  const mirror = async (version: number): Promise<MirrorResult> => {
+    const result = await mirrorVersion(replication, version, folder.dir, statePath, {
+      signal: stall.signal,
+      ...(select ? { select } : {}),
+      onFile: (path, size) => void io.out.event("file", { path, bytes: size }),
+    });
+    await io.out.event("version", {
+      version,
+      files: result.files,
+      symlinks: result.symlinks,
+      unchanged: result.unchanged,
+      removed: result.removed.length,
+      blocks,
+      bytes,
+    });
+    await io.out.note(
+      `version ${version}: ${result.files} files written (${formatBytes(result.bytes)}), ` +
+        `${result.unchanged} unchanged, ${result.removed.length} removed; ` +
+        `${blocks} blocks received`,
+    );
+    return result;
+  };
+
+  try {
+    const target = options.version ?? await replication.firstRemoteLength();
+    if (target > 0) await mirror(target);
+    await io.out.event("done", { version: target, blocks, bytes });
+    if (!options.live) return;
+    stalling = false;
+    clearTimeout(timer);
+    if (options.liveTimeoutS !== null) {
+      timer = setTimeout(() => stall.abort(), options.liveTimeoutS * 1000);
+    }
+    await follow(stall.signal, folder, mirror);
+  } catch (err) {
+    if (!stall.signal.aborted || io.signal.aborted) throw err;
+    if (!stalling) return; // the live run reached its --timeout
+    if (invalid) {
+      throw new PigeonError(
+        "INVALID_PROOF",
+        `Data failed verification and no honest peer supplied it (${
+          (invalid as PigeonError).message
+        })`,
+      );
+    }
+    throw new PigeonError(
+      "TIMEOUT",
+      folder.db.length === 0
+        ? `No peer had the drive within ${options.timeoutS} s`
+        : `Peers stopped sending within ${options.timeoutS} s (${blocks} blocks received)`,
+    );
+  }
+}
+
+/** Mirrors each new version as it is signed, until `signal` aborts. */
+async function follow(
+  signal: AbortSignal,
+  folder: FolderDrive,
+  mirror: (v: number) => Promise<unknown>,
+): Promise<void> {
+  let mirrored = folder.db.length;
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      if (folder.db.length > mirrored) return resolve();
+      const off = folder.db.onUpdate((u) => {
+        if (!u.upgraded) return;
+        off();
+        signal.removeEventListener("abort", stop);
+        resolve();
+      });
+      const stop = () => {
+        off();
+        resolve();
+      };
+      signal.addEventListener("abort", stop, { once: true });
+    });
+    if (signal.aborted) return;
+    mirrored = folder.db.length;
+    await mirror(mirrored);
+  }
+}
+
+export { DEFAULT_PORT };
