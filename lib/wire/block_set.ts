@@ -61,18 +61,40 @@ export class BlockSet {
       grown.set(this.#bits);
       this.#bits = grown;
     }
-    for (let i = start; i < end; i++) {
-      if (value) this.#bits[i >>> 3]! |= 1 << (i & 7);
-      else this.#bits[i >>> 3]! &= ~(1 << (i & 7));
+    // Bit by bit only at the ragged ends; whole bytes in one fill, so a remote's
+    // range of 2^27 blocks costs a memset, not 2^27 loop steps.
+    let i = start;
+    for (; i < end && (i & 7) !== 0; i++) this.#setBit(i, value);
+    const wholeEnd = end - (end & 7);
+    if (i < wholeEnd) {
+      this.#bits.fill(value ? 0xff : 0, i >>> 3, wholeEnd >>> 3);
+      i = wholeEnd;
     }
+    for (; i < end; i++) this.#setBit(i, value);
+  }
+
+  #setBit(i: number, value: boolean): void {
+    if (value) this.#bits[i >>> 3]! |= 1 << (i & 7);
+    else this.#bits[i >>> 3]! &= ~(1 << (i & 7));
   }
 
   #absorb(): void {
-    while (this.has(this.#prefix) && this.#prefix < MAX_TRACKED_BLOCK) {
-      const byte = this.#bits[this.#prefix >>> 3];
-      if ((this.#prefix & 7) === 0 && byte === 0xff) this.#prefix += 8;
-      else this.#prefix++;
-      if (byte === undefined) break;
+    const bits = this.#bits;
+    const words = new Uint32Array(bits.buffer, 0, bits.length >>> 2);
+    let prefix = this.#prefix;
+    while (prefix < MAX_TRACKED_BLOCK) {
+      const at = prefix >>> 3;
+      if (at >= bits.length) break;
+      if ((prefix & 31) === 0 && words[prefix >>> 5] === 0xffffffff) {
+        prefix += 32;
+      } else if ((prefix & 7) === 0 && bits[at] === 0xff) {
+        prefix += 8;
+      } else if ((bits[at]! & (1 << (prefix & 7))) !== 0) {
+        prefix++;
+      } else {
+        break;
+      }
     }
+    this.#prefix = Math.min(prefix, MAX_TRACKED_BLOCK);
   }
 }
