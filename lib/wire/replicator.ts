@@ -314,6 +314,12 @@ export class Peer {
   #serving = false;
   #closed = false;
   #sentWant = -1;
+  /**
+   * The remote length at which this peer answered an upgrade request without
+   * growing our tree (a replayed old proof, or noData): it is not asked for an
+   * upgrade again until it announces another length, so other peers get asked.
+   */
+  #noUpgradeAt = -1;
 
   /** @internal */
   constructor(replicator: Replicator, port: ChannelPort, name: string) {
@@ -418,7 +424,8 @@ export class Peer {
     const remote = this.#remote;
     if (remote.fork !== core.fork) return;
     if (
-      remote.length > core.length && !this.#replicator.upgrading &&
+      remote.length > core.length && remote.length !== this.#noUpgradeAt &&
+      !this.#replicator.upgrading &&
       this.#inflight.size < MAX_INFLIGHT_PER_PEER
     ) {
       this.#request(-1, true);
@@ -534,6 +541,7 @@ export class Peer {
       }
       throw err;
     }
+    if (inflight.upgrade && !update.upgraded) this.#noUpgradeAt = this.#remote?.length ?? -1;
     this.#replicator.settle(inflight, false);
     if (update.upgraded) {
       this.#replicator.emit({ type: "upgrade", length: update.length, peer: this });
@@ -553,6 +561,7 @@ export class Peer {
     const inflight = this.#inflight.get(noData.request);
     if (!inflight) return;
     if (inflight.block >= 0) this.#remoteHas.set(inflight.block, 1, false);
+    if (inflight.upgrade) this.#noUpgradeAt = this.#remote?.length ?? -1;
     this.#replicator.settle(inflight, true);
   }
 
