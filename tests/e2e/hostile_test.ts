@@ -290,9 +290,12 @@ Deno.test("hostile → send: 300 connections that open and say nothing do not st
 
 Deno.test({
   name: "hostile → send: 300 connections that complete the handshake and then idle",
-  // BUG (reported): Swarm counts only handshaken sessions against MAX_CONNECTIONS (256) and
-  // never times out an idle one, so 256 silent peers lock every honest peer out for as long
-  // as they stay connected (the honest recv's connection is closed at accept).
+  // BUG (reported, not fixed here): Swarm checks MAX_CONNECTIONS (256) at accept against
+  // handshaken sessions only, and never times out a session that sends nothing. So 300
+  // silent peers all become sessions (the check ran while their handshakes were pending),
+  // and from then on every new connection, the honest recv's included, is closed at accept:
+  // recv exits 3 "No peer had the log". Needs an idle bound (e.g. the secret-stream receive
+  // timeout, since honest peers send keep-alives) and/or evicting idle inbound sessions.
   ignore: true,
   async fn() {
     const idle: SecretStream[] = [];
@@ -300,10 +303,15 @@ Deno.test({
       await attackSender(async (sender) => {
         for (let i = 0; i < 300; i++) {
           const conn = await Deno.connect({ hostname: "127.0.0.1", port: sender.port });
-          const stream = new SecretStream(true, conn, { keepAlive: 0 });
-          idle.push(stream);
-          await within(5000, "secret-stream open", stream.opened);
+          idle.push(new SecretStream(true, conn, { keepAlive: 0 }));
         }
+        const opened = await within(
+          15_000,
+          "300 handshakes",
+          Promise.allSettled(idle.map((stream) => stream.opened)),
+        );
+        assert.ok(opened.some((r) => r.status === "fulfilled"));
+        // attackSender now runs an honest recv while these stay connected and silent.
       });
     } finally {
       for (const stream of idle) stream.destroy();
