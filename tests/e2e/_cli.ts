@@ -53,6 +53,8 @@ export interface PigeonProc {
   waitStdout(n: number, ms?: number): Promise<Uint8Array>;
   /** Resolves with the first line of stdout (without the newline). */
   waitStdoutLine(ms?: number): Promise<string>;
+  /** Resolves with the first value `test` returns (re-checked on every output change). */
+  waitFor<T>(test: () => T | undefined, what: string, ms?: number): Promise<T>;
   /** Writes to stdin (spawned with `stdin: "piped"`). */
   write(bytes: Uint8Array): Promise<void>;
   /** Closes stdin (EOF for the process). */
@@ -73,6 +75,8 @@ export interface SpawnOptions {
   stdin?: "piped" | "null";
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** A command to run deno under, e.g. `["ip", "netns", "exec", NS]` (default: none). */
+  prefix?: string[];
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
@@ -88,8 +92,9 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 /** Starts `deno run -A cli.ts ...args`. */
 export function spawnPigeon(args: string[], options: SpawnOptions = {}): PigeonProc {
   const started = Date.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
+  const command = [...options.prefix ?? [], Deno.execPath(), "run", "-A", "--quiet", CLI, ...args];
+  const child = new Deno.Command(command[0]!, {
+    args: command.slice(1),
     stdin: options.stdin ?? "null",
     stdout: "piped",
     stderr: "piped",
@@ -239,6 +244,9 @@ export function spawnPigeon(args: string[], options: SpawnOptions = {}): PigeonP
         ms,
         "a line on stdout",
       );
+    },
+    waitFor(test, what, ms = MAX_WAIT_MS) {
+      return waitUntil(test, ms, what);
     },
     async write(bytes) {
       if (writer === null) throw new Error('spawned without stdin: "piped"');
