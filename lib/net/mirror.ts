@@ -8,11 +8,21 @@
  * whose content changed, and deletes only files it wrote itself (a file the
  * user edited since is left alone).
  *
+ * While a mirror runs, each file written is appended to a journal beside the
+ * record (`mirror.json.journal`, one JSON line `{path, blob, size, mtimeMs}`
+ * per file) before it is reported, and the record is rewritten once at the
+ * end. So a mirror killed at any point (even SIGKILL) loses at most the file
+ * being renamed when it died, and a resumed run neither downloads nor writes
+ * again a file that was finished; the cost per file is one small append
+ * rather than a rewrite of the whole record. Temp files a killed run left
+ * behind are removed by the next one.
+ *
  * @module
  */
 
 import type { DriveEntry, DriveReader } from "../drive/drive.ts";
 import { exportDrive, type ExportResult } from "../drive/export.ts";
+import { TEMP_PREFIX } from "../drive/ignore.ts";
 import { PigeonError } from "../errors.ts";
 import type { DriveReplication } from "./drive_replication.ts";
 
@@ -56,27 +66,72 @@ export interface MirrorResult extends ExportResult {
   selected: number;
 }
 
-/** Reads the mirror record (an empty one when absent). */
+/** The journal of files written since the record at `path` was last rewritten. */
+export function journalPath(path: string): string {
+  return `${path}.journal`;
+}
+
+/** Reads the mirror record (an empty one when absent) with its journal applied. */
 export function readMirrorState(path: string): MirrorState {
+  const state = readRecord(path);
+  const journal = readBounded(journalPath(path));
+  if (journal === null) return state;
+  // One line per file written; a line cut short by a crash is the last one and is dropped.
+  for (const line of journal.split("\n")) {
+    let entry: ({ path: string } & MirroredFile) | null = null;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (
+      entry && typeof entry.path === "string" && typeof entry.blob === "string" &&
+      typeof entry.size === "number" && typeof entry.mtimeMs === "number"
+    ) {
+      state.files[entry.path] = { blob: entry.blob, size: entry.size, mtimeMs: entry.mtimeMs };
+    }
+  }
+  return state;
+}
+
+function readRecord(path: string): MirrorState {
+  const text = readBounded(path);
+  if (text === null) return { version: 0, files: {} };
   try {
-    const info = Deno.statSync(path);
-    if (info.size > MAX_STATE_BYTES) throw new Error("too large");
-    const state = JSON.parse(Deno.readTextFileSync(path)) as MirrorState;
+    const state = JSON.parse(text) as MirrorState;
     if (typeof state.version !== "number" || typeof state.files !== "object") {
       throw new Error("bad shape");
     }
     return state;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { version: 0, files: {} };
     throw new PigeonError("CORRUPT_STORAGE", `Cannot read ${path}: ${(err as Error).message}`);
   }
 }
 
+/** A state file's text, or null when it does not exist. */
+function readBounded(path: string): string | null {
+  try {
+    if (Deno.statSync(path).size > MAX_STATE_BYTES) throw new Error("too large");
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw new PigeonError("CORRUPT_STORAGE", `Cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Rewrites the record (temp + rename) and then drops the journal it now includes. */
 function writeMirrorState(path: string, state: MirrorState): void {
   const temp = `${path}.tmp`;
   Deno.writeTextFileSync(temp, JSON.stringify(state));
   Deno.renameSync(temp, path);
+  try {
+    Deno.removeSync(journalPath(path));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
+
+const encoder = new TextEncoder();
 
 function contentId(entry: DriveEntry): string {
   const v = entry.value;
@@ -117,24 +172,30 @@ export async function mirrorVersion(
     },
     read: (path: string) => reader.read(path),
   } as unknown as DriveReader;
-  let sinceSave = 0;
-  const result = await exportDrive(filtered, dir, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    shouldWrite: (entry) => !unchanged(state, dir, entry),
-    onEntry: (entry) => {
-      const info = Deno.lstatSync(`${dir}${entry.path}`);
-      state.files[entry.path] = {
-        blob: contentId(entry),
-        size: info.size,
-        mtimeMs: info.mtime?.getTime() ?? 0,
-      };
-      options.onFile?.(entry.path, entry.value.blob?.byteLength ?? 0);
-      if (++sinceSave >= 64) {
-        sinceSave = 0;
-        writeMirrorState(statePath, state);
-      }
-    },
-  });
+  removeStaleTemps(dir, selected);
+  const journal = Deno.openSync(journalPath(statePath), { append: true, create: true });
+  let result: ExportResult;
+  try {
+    result = await exportDrive(filtered, dir, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      shouldWrite: (entry) => !unchanged(state, dir, entry),
+      onEntry: (entry) => {
+        const info = Deno.lstatSync(`${dir}${entry.path}`);
+        const record = {
+          blob: contentId(entry),
+          size: info.size,
+          mtimeMs: info.mtime?.getTime() ?? 0,
+        };
+        state.files[entry.path] = record;
+        // Journaled before it is reported: a reported file is never written again.
+        const line = encoder.encode(JSON.stringify({ path: entry.path, ...record }) + "\n");
+        for (let at = 0; at < line.byteLength;) at += journal.writeSync(line.subarray(at));
+        options.onFile?.(entry.path, entry.value.blob?.byteLength ?? 0);
+      },
+    });
+  } finally {
+    journal.close();
+  }
   const keep = new Set(selected.map((e) => e.path));
   const removed: string[] = [];
   for (const [path, record] of Object.entries(state.files)) {
@@ -154,6 +215,27 @@ export async function mirrorVersion(
   state.version = version;
   writeMirrorState(statePath, state);
   return { ...result, version, removed, selected: selected.length };
+}
+
+/**
+ * Removes temp files an interrupted export left (`.pigeon-tmp-…`) in the
+ * folders this mirror writes into; the write lock means none is in use.
+ */
+function removeStaleTemps(dir: string, entries: DriveEntry[]): void {
+  const folders = new Set(entries.map((e) => e.path.slice(0, e.path.lastIndexOf("/"))));
+  for (const folder of folders) {
+    let listing: Iterable<Deno.DirEntry>;
+    try {
+      listing = Deno.readDirSync(`${dir}${folder}`);
+    } catch {
+      continue; // not made yet (or not a folder: export reports that)
+    }
+    for (const d of listing) {
+      if (d.name.startsWith(TEMP_PREFIX) && !d.isDirectory) {
+        Deno.removeSync(`${dir}${folder}/${d.name}`);
+      }
+    }
+  }
 }
 
 function unchanged(state: MirrorState, dir: string, entry: DriveEntry): boolean {
