@@ -353,6 +353,11 @@ Deno.test("send/recv: SIGINT during recv -o exits 130 and leaves no file", async
     ]);
     try {
       await follower.waitStderr(/^connected to /);
+      // Data is arriving into a temporary file; FILE itself must not exist yet.
+      await Deno.stat(`${dir}/out`).then(
+        () => assert.fail("FILE is visible before recv finished"),
+        (err) => assert.ok(err instanceof Deno.errors.NotFound),
+      );
       follower.kill("SIGINT");
       const end = await follower.exited();
       assert.equal(end.code, 130, end.stderr);
