@@ -74,6 +74,7 @@ export interface KernelsOptions {
 interface NativeCrypto {
   createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array): {
     update(data: Uint8Array): Uint8Array;
+    final(): Uint8Array;
   };
   getCiphers(): string[];
 }
@@ -339,7 +340,9 @@ export class Kernels {
     iv[0] = 2; // u32le block counter 2, then the 12-byte nonce
     iv.set(mem.subarray(this.#ssState + 32, this.#ssState + SS_STATE_BYTES), 4);
     const key = mem.subarray(this.#ssState, this.#ssState + 32);
-    const out = nodeCrypto.createCipheriv("chacha20", key, iv).update(data);
+    const cipher = nodeCrypto.createCipheriv("chacha20", key, iv);
+    const out = cipher.update(data);
+    cipher.final(); // releases Deno's native cipher resource (it leaks otherwise)
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
