@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { removeDir, tempDir } from "./_cli.ts";
+import { encodeKey } from "../../lib/encoding/id.ts";
+import { type PigeonProc, removeDir, tempDir } from "./_cli.ts";
 import {
   assertSameTree,
   heldBlocks,
@@ -150,6 +151,154 @@ Deno.test("share/clone: --select downloads only the selected files' blocks", asy
       const got = readTree(dst);
       for (const path of Object.keys(got)) assert.deepEqual(got[path], want[path], path);
     } finally {
+      await sharer.proc.stop();
+    }
+  });
+});
+
+/** A TCP port nobody listens on (bound once, then closed). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+Deno.test("share/clone: a link nobody serves exits 3 within --timeout, naming what was tried", async () => {
+  await withEnv(async ({ root, peer }) => {
+    const link = "hyper://" + encodeKey(crypto.getRandomValues(new Uint8Array(32)));
+    const port = closedPort();
+    const viaPeer = pigeonAt(peer, [
+      "clone",
+      link,
+      `${root}/a`,
+      "--peer",
+      `127.0.0.1:${port}`,
+      "--timeout",
+      "2",
+    ]);
+    const viaLan = pigeonAt({ ...peer, lan: "loopback" }, [
+      "clone",
+      link,
+      `${root}/b`,
+      "--timeout",
+      "2",
+    ]);
+    try {
+      const [a, b] = await Promise.all([viaPeer.exited(RUN_MS), viaLan.exited(RUN_MS)]);
+      for (const [exit, what] of [[a, "--peer"], [b, "LAN"]] as const) {
+        assert.equal(exit.code, 3, `${what}: ${exit.stderr}`);
+        assert.ok(exit.ms >= 2000, `${what}: waited the full --timeout (${exit.ms} ms)`);
+        assert.ok(exit.ms < 2000 + 8000, `${what}: then stopped (${exit.ms} ms)`);
+        assert.match(exit.stderr, /^pigeon: No peer had the drive within 2 s/m);
+      }
+      assert.match(
+        a.stderr,
+        new RegExp(
+          `\\(--peer 127\\.0\\.0\\.1:${port}: [^;]*Connection refused[^;]*; LAN discovery off\\)`,
+        ),
+      );
+      assert.match(b.stderr, /\(LAN: 0 peers found\)/);
+      assert.deepEqual(readTree(`${root}/a`), {});
+      assert.deepEqual(readTree(`${root}/b`), {});
+    } finally {
+      await viaPeer.stop();
+      await viaLan.stop();
+    }
+  });
+});
+
+/** Flips one byte in every 64 KiB block of a clone's stored content. */
+function corruptBlobs(folder: string): void {
+  const path = `${folder}/.pigeon/blobs/data`;
+  const data = Deno.readFileSync(path);
+  for (let at = 7; at < data.byteLength; at += BLOB_BLOCK) data[at]! ^= 0x40;
+  Deno.writeFileSync(path, data);
+}
+
+Deno.test("share/clone: data that fails verification never lands; an honest peer still supplies it", async () => {
+  await withEnv(async ({ root, peer }) => {
+    const src = `${root}/src`;
+    writeTree(src, {
+      "a.bin": noise(4 * BLOB_BLOCK + 3, 1),
+      "b/c.bin": noise(6 * BLOB_BLOCK, 2),
+      "d.txt": "small\n",
+    });
+    const sharer = await startShare(peer, src, ["--host", "127.0.0.1", "--no-watch"]);
+    const procs: PigeonProc[] = [];
+    try {
+      const honestPeer = `127.0.0.1:${sharer.port}`;
+      const first = pigeonAt(peer, ["clone", sharer.link, `${root}/good`, "--peer", honestPeer]);
+      procs.push(first);
+      assert.equal((await first.exited(RUN_MS)).code, 0, first.stderr);
+
+      // A copy of that clone whose stored blocks are corrupted while its bitfield
+      // still claims them: it serves bad data for every block.
+      const cp = await new Deno.Command("cp", { args: ["-a", `${root}/good`, `${root}/bad`] })
+        .output();
+      assert.ok(cp.success);
+      corruptBlobs(`${root}/bad`);
+      const hostile = pigeonAt(peer, [
+        "sync",
+        `${root}/bad`,
+        "--port",
+        "0",
+        "--peer",
+        `127.0.0.1:${closedPort()}`,
+        "--json",
+      ]);
+      procs.push(hostile);
+      const hostilePeer = `127.0.0.1:${(await waitJson(hostile, "listening")).port}`;
+
+      // Only the hostile peer: exit 4 and nothing written.
+      const onlyHostile = pigeonAt(peer, [
+        "clone",
+        sharer.link,
+        `${root}/victim`,
+        "--peer",
+        hostilePeer,
+        "--timeout",
+        "3",
+      ]);
+      procs.push(onlyHostile);
+      // The hostile peer and one that comes up only after the hostile one was
+      // caught (the good clone, serving what it has on a port chosen now).
+      const honestPort = closedPort();
+      const both = pigeonAt(peer, [
+        "clone",
+        sharer.link,
+        `${root}/both`,
+        "--peer",
+        hostilePeer,
+        "--peer",
+        `127.0.0.1:${honestPort}`,
+        "--json",
+      ]);
+      procs.push(both);
+      const dropped = await waitJson(both, "warning", (e) => /^dropped /.test(String(e.message)));
+      assert.match(String(dropped.message), new RegExp(`^dropped ${hostilePeer}`));
+      // Nothing from the hostile peer was written (the export waits on an empty temp file).
+      for (const [path, item] of Object.entries(readTree(`${root}/both`))) {
+        assert.ok(path.startsWith(".pigeon-tmp-") && item.size === 0, `${path} was written`);
+      }
+      const honest = pigeonAt(peer, [
+        "sync",
+        `${root}/good`,
+        "--port",
+        String(honestPort),
+        "--peer",
+        `127.0.0.1:${sharer.port}`,
+      ]);
+      procs.push(honest);
+
+      const [v, w] = await Promise.all([onlyHostile.exited(RUN_MS), both.exited(RUN_MS)]);
+      assert.equal(v.code, 4, v.stderr);
+      assert.match(v.stderr, /^pigeon: Data failed verification and no honest peer supplied it/m);
+      assert.deepEqual(readTree(`${root}/victim`), {}, "no file (nor temp file) was written");
+      assert.equal(w.code, 0, w.stderr);
+      assertSameTree(`${root}/both`, src);
+    } finally {
+      for (const p of procs) await p.stop();
       await sharer.proc.stop();
     }
   });

@@ -68,6 +68,7 @@ export async function fetchDrive(
   io.signal.addEventListener("abort", () => stall.abort(), { once: true });
   const swarm = new Swarm();
   describeSwarmEvents(swarm, io);
+  const attempts = trackAttempts(swarm, options.lan !== null);
   const replication = new DriveReplication(swarm, folder.db, {
     upload: options.upload,
     lan: options.lan ? { ...options.lan, announce: options.upload } : null,
@@ -171,10 +172,36 @@ export async function fetchDrive(
     throw new PigeonError(
       "TIMEOUT",
       folder.db.length === 0
-        ? `No peer had the drive within ${options.timeoutS} s`
-        : `Peers stopped sending within ${options.timeoutS} s (${blocks} blocks received)`,
+        ? `No peer had the drive within ${options.timeoutS} s (${attempts()})`
+        : `Peers stopped sending within ${options.timeoutS} s (${blocks} blocks received; ${attempts()})`,
     );
   }
+}
+
+/**
+ * Follows how peers were tried, for error messages: names each path taken
+ * (`--peer`, LAN, inbound) and why a dial failed, e.g. "--peer 10.0.0.9:3282:
+ * Connection refused; LAN: no peer found".
+ */
+function trackAttempts(swarm: Swarm, lan: boolean): () => string {
+  const failed = new Map<string, string>();
+  const connected = new Set<string>();
+  let found = 0;
+  swarm.on((event) => {
+    if (event.type === "dial-failed") failed.set(`${via(event.via)} ${event.name}`, event.reason);
+    if (event.type === "connected") connected.add(event.name);
+    if (event.type === "lan-found") found++;
+  });
+  return () => {
+    const parts = [...failed].map(([name, reason]) => `${name}: ${reason}`);
+    if (connected.size > 0) parts.push(`connected to ${[...connected].join(", ")}`);
+    parts.push(lan ? `LAN: ${found} peer${found === 1 ? "" : "s"} found` : "LAN discovery off");
+    return parts.join("; ");
+  };
+}
+
+function via(source: "peer" | "lan" | "inbound"): string {
+  return source === "peer" ? "--peer" : source === "lan" ? "LAN peer" : "inbound";
 }
 
 /** Mirrors each new version as it is signed, until `signal` aborts. */
