@@ -303,3 +303,101 @@ Deno.test("share/clone: data that fails verification never lands; an honest peer
     }
   });
 });
+
+Deno.test("share/clone: sync shares a writer folder and follows it live from a clone", async () => {
+  await withEnv(async ({ root, peer }) => {
+    const src = `${root}/src`;
+    const dst = `${root}/dst`;
+    writeTree(src, { "a.txt": "one\n", "sub/b.txt": "bee\n" });
+    const created = pigeonAt(peer, ["create", src]);
+    assert.equal((await created.exited(RUN_MS)).code, 0, created.stderr);
+    const writer = await startShare(peer, src, [], "sync");
+    const procs: PigeonProc[] = [writer.proc];
+    try {
+      const from = ["--peer", `127.0.0.1:${writer.port}`];
+      const clone = pigeonAt(peer, ["clone", writer.link, dst, ...from]);
+      procs.push(clone);
+      assert.equal((await clone.exited(RUN_MS)).code, 0, clone.stderr);
+      assertSameTree(dst, src);
+
+      const follower = pigeonAt(peer, ["sync", dst, ...from, "--json"]);
+      procs.push(follower);
+      const first = await waitJson(follower, "done");
+      assert.equal(first.blocks, 0, "nothing new to fetch");
+
+      // An edit on the writer's side: recorded by its watcher, then followed by the clone.
+      Deno.writeTextFileSync(`${src}/a.txt`, "two\n");
+      Deno.removeSync(`${src}/sub/b.txt`);
+      const recorded = await waitJson(writer.proc, "version", (e) => Number(e.changed) >= 1);
+      const followed = await waitJson(
+        follower,
+        "version",
+        (e) => Number(e.version) >= Number(recorded.version),
+      );
+      assert.equal(followed.files, 1);
+      assert.equal(followed.removed, 1);
+      assertSameTree(dst, src);
+    } finally {
+      for (const p of procs) await p.stop();
+    }
+  });
+});
+
+Deno.test("share/clone: seed keeps full copies of both cores; a later clone from only the seeder works", async () => {
+  await withEnv(async ({ root, peer }) => {
+    const src = `${root}/src`;
+    writeTree(src, {
+      "data.bin": noise(5 * BLOB_BLOCK + 9, 4),
+      "run.sh": { data: "#!/bin/sh\n", exec: true },
+      "link": { symlink: "data.bin" },
+    });
+    const sharer = await startShare(peer, src, ["--host", "127.0.0.1", "--no-watch"]);
+    const procs: PigeonProc[] = [sharer.proc];
+    try {
+      const seeder = pigeonAt(peer, [
+        "seed",
+        sharer.link,
+        "--store",
+        `${root}/store`,
+        "--port",
+        "0",
+        "--peer",
+        `127.0.0.1:${sharer.port}`,
+        "--json",
+      ]);
+      procs.push(seeder);
+      const port = Number((await waitJson(seeder, "listening")).port);
+      // Progress is reported per log every second: wait until both are complete.
+      const complete = (name: RegExp) =>
+        waitJson(
+          seeder,
+          "progress",
+          (e) => name.test(String(e.link)) && Number(e.length) > 0 && e.held === e.length,
+        );
+      const db = await complete(/^hyper:\/\/[a-z0-9]+$/);
+      const content = await complete(/ \(content\)$/);
+      assert.equal(content.length, 6 + 1, "every content block is held");
+      assert.ok(Number(db.length) >= 4, "the db is held");
+
+      await sharer.proc.stop(); // from now on only the seeder has the drive
+      const clone = pigeonAt(peer, [
+        "clone",
+        sharer.link,
+        `${root}/dst`,
+        "--peer",
+        `127.0.0.1:${port}`,
+        "--json",
+      ]);
+      procs.push(clone);
+      const exit = await clone.exited(RUN_MS);
+      assert.equal(exit.code, 0, exit.stderr);
+      assertSameTree(`${root}/dst`, src);
+      const connected = jsonEvents(clone).filter((e) => e.event === "connected");
+      assert.deepEqual(connected.map((e) => [e.peer, e.via]), [
+        [`127.0.0.1:${port} (--peer)`, "peer"],
+      ]);
+    } finally {
+      for (const p of procs) await p.stop();
+    }
+  });
+});
