@@ -24,6 +24,14 @@ export const REDIAL_MIN_MS = 500;
 export const REDIAL_MAX_MS = 30_000;
 /** Handshake bound: a connection that opens and says nothing is dropped after this. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * A connection that sends no bytes for this long is dropped. Peers send
+ * keep-alives every 5 s (pigeon, and hypercore's replicate()), so only dead
+ * or hostile peers go this quiet.
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
+/** An inbound connection that opens no replication channel within this long is dropped. */
+export const CHANNEL_TIMEOUT_MS = 10_000;
 
 /** How a peer was found. */
 export type PeerSource = "peer" | "lan" | "inbound";
@@ -112,7 +120,7 @@ export class Swarm {
     this.#emit({ type: "listening", hostname: listener.hostname, port: listener.port });
     this.#track((async () => {
       for await (const conn of listener.accept()) {
-        if (this.#closed || this.#sessions.size >= MAX_CONNECTIONS) {
+        if (this.#closed || (this.#connectionCount() >= MAX_CONNECTIONS && !this.#evictIdle())) {
           conn.close();
           continue;
         }
@@ -215,6 +223,7 @@ export class Swarm {
       ...(this.#options.keyPair ? { keyPair: this.#options.keyPair } : {}),
       keepAlive: this.#options.keepAlive ?? 5000,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      timeout: IDLE_TIMEOUT_MS,
     });
     this.#opening.add(stream);
     try {
@@ -231,6 +240,7 @@ export class Swarm {
     const session = new Session(
       stream,
       via === "inbound" ? name : `${name} (${via === "lan" ? "LAN" : "--peer"})`,
+      via === "inbound",
     );
     this.#sessions.add(session);
     if (dialed) {
@@ -240,7 +250,14 @@ export class Swarm {
     this.#emit({ type: "connected", name: session.name, via });
     session.serve((discoveryKey) => this.#replicators.get(toHex(discoveryKey)) ?? null);
     for (const replicator of this.#replicators.values()) session.replicate(replicator);
+    // An inbound peer that replicates nothing only holds a slot: let it go.
+    const channelTimer = via === "inbound"
+      ? setTimeout(() => {
+        if (session.channels === 0) session.close(new PigeonError("TIMEOUT", "No channel opened"));
+      }, CHANNEL_TIMEOUT_MS)
+      : undefined;
     const error = await session.closed;
+    clearTimeout(channelTimer);
     this.#sessions.delete(session);
     if (dialed) dialed.session = null;
     this.#emit({
@@ -249,6 +266,34 @@ export class Swarm {
       via,
       reason: error ? error.message : "closed",
     });
+  }
+
+  /** Connections in progress and established. */
+  #connectionCount(): number {
+    return this.#sessions.size + this.#opening.size;
+  }
+
+  /**
+   * Makes room for a new connection by closing the oldest handshake still
+   * pending (honest ones take milliseconds) or else the oldest inbound
+   * session that replicates nothing; false when every slot does real work.
+   */
+  #evictIdle(): boolean {
+    for (const stream of this.#opening) {
+      if (stream.isInitiator) continue;
+      stream.destroy(
+        new PigeonError("TIMEOUT", "Evicted: handshake pending while connections are full"),
+      );
+      this.#opening.delete(stream);
+      return true;
+    }
+    for (const session of this.#sessions) {
+      if (session.inbound && session.channels === 0) {
+        session.close(new PigeonError("TIMEOUT", "Evicted: idle while connections are full"));
+        return true;
+      }
+    }
+    return false;
   }
 
   #track(task: Promise<unknown>): void {

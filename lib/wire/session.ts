@@ -32,17 +32,26 @@ export class Session {
   readonly mux: Protomux;
   /** A label for logs and events (e.g. "127.0.0.1:3282 (--peer)"). */
   readonly name: string;
+  /** True when the remote dialed us. */
+  readonly inbound: boolean;
   readonly #channels = new Map<string, Channel<Handshake>>();
   #lookup: CoreLookup | null = null;
+  #opened = 0;
 
   /** Wraps `stream` (whose handshake must have completed). */
-  constructor(stream: SecretStream, name: string) {
+  constructor(stream: SecretStream, name: string, inbound = !stream.isInitiator) {
     if (!stream.handshakeHash) {
       throw new PigeonError("BAD_ARGUMENT", "Session needs a secret-stream that has opened");
     }
     this.stream = stream;
     this.name = name;
+    this.inbound = inbound;
     this.mux = new Protomux(stream);
+  }
+
+  /** Replication channels both sides opened (capability checked) on this connection. */
+  get channels(): number {
+    return this.#opened;
   }
 
   /** Resolves when the connection ends, with the error that ended it (null when clean). */
@@ -77,6 +86,7 @@ export class Session {
         if (!remote || !timingSafeEqual(remote.capability, expected)) {
           throw new PigeonError("PROTOCOL_ERROR", `${this.name}: wrong capability for a core`);
         }
+        this.#opened++;
         peer = replicator.attach({
           send: (type, message) => messages[type]!.send(message as never),
           drained: () => this.mux.drain(),
@@ -85,6 +95,7 @@ export class Session {
       },
       onclose: () => {
         this.#channels.delete(keyHex);
+        if (peer) this.#opened--;
         peer?.onclose(`${this.name}: channel closed`);
       },
     });
