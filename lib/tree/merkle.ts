@@ -7,26 +7,22 @@
  * | parent | 0x01, u64le(left.size + right.size), left.hash, right.hash      |
  * | tree   | 0x02, then per root (ascending index): hash, u64le(index), u64le(size) |
  *
- * These are the hot path of appending and verifying; they call `blake2b()`,
- * which uses the fastest selected kernel.
+ * These are the hot path of appending and verifying; leaves and parents go to
+ * the dedicated kernel entries `hashLeaf` / `hashParent` of `lib/crypto/blake2b.ts`
+ * (the same bytes as the table, without building the prefix).
  *
  * @module
  */
 
-import { blake2b } from "../crypto/blake2b.ts";
+import { blake2b, hashLeaf, hashParent } from "../crypto/blake2b.ts";
 import { writeU64le } from "../crypto/bytes.ts";
 import type { TreeNode } from "./node.ts";
 
-const LEAF_TYPE = 0;
-const PARENT_TYPE = 1;
 const ROOT_TYPE = 2;
 
-/** BLAKE2b-256 of a leaf holding `data`. */
+/** BLAKE2b-256 of a leaf holding `data` (one kernel call on the WASM path). */
 export function leafHash(data: Uint8Array): Uint8Array {
-  const prefix = new Uint8Array(9);
-  prefix[0] = LEAF_TYPE;
-  writeU64le(prefix, 1, data.byteLength);
-  return blake2b([prefix, data], 32);
+  return hashLeaf(data);
 }
 
 /** The leaf node of block `blockIndex` holding `data`. */
@@ -36,10 +32,7 @@ export function leafNode(blockIndex: number, data: Uint8Array): TreeNode {
 
 /** BLAKE2b-256 of a parent over `left` and `right` whose sizes sum to `size`. */
 export function parentHash(left: Uint8Array, right: Uint8Array, size: number): Uint8Array {
-  const prefix = new Uint8Array(9);
-  prefix[0] = PARENT_TYPE;
-  writeU64le(prefix, 1, size);
-  return blake2b([prefix, left, right], 32);
+  return hashParent(left, right, size);
 }
 
 /** The parent node of two siblings (in either order). */
