@@ -17,4 +17,18 @@ export interface ByteStream {
   writable: WritableStream<Uint8Array>;
   /** Closes both directions and releases the resource. */
   close(): void;
+  /**
+   * Optional direct read into `buffer` (a `Deno.Conn` has it): resolves with
+   * the number of bytes read, or null at the end. When present it is used
+   * instead of `readable`, which is then never touched.
+   */
+  read?(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Optional direct write (a `Deno.Conn` has it): resolves with how many
+   * bytes of `buffer` were written. When present it is used instead of
+   * `writable`, which is then never touched.
+   */
+  write?(buffer: Uint8Array): Promise<number>;
+  /** Optional: turn Nagle's algorithm off (a `Deno.TcpConn` has it). */
+  setNoDelay?(noDelay?: boolean): void;
 }

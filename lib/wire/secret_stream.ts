@@ -43,6 +43,8 @@ import type { ByteStream } from "./byte_stream.ts";
 import { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, writeFrameHeader } from "./framing.ts";
 import type { MessageHandler, MessageStream } from "./message_stream.ts";
 import { MAX_HANDSHAKE_MESSAGE_BYTES, NoiseHandshake } from "./noise.ts";
+import { TransportReader } from "./transport_reader.ts";
+import { TransportWriter } from "./transport_writer.ts";
 
 /** Default keep-alive: an empty message after this much write idleness (as hypercore). */
 export const DEFAULT_KEEP_ALIVE_MS = 5000;
@@ -122,8 +124,8 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
   readonly closed: Promise<PigeonError | null>;
 
   #transport: ByteStream;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: TransportReader;
+  #writer: TransportWriter;
   #decoder = new FrameDecoder(MAX_HANDSHAKE_MESSAGE_BYTES);
   #noise: NoiseHandshake | null;
   #phase: Phase = "handshake";
@@ -137,7 +139,6 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
   #handlerWaiter: (() => void) | null = null;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  #queuedBytes = 0;
   #highWaterMark: number;
   #drainWaiters: (() => void)[] = [];
   #flushWaiters: (() => void)[] = [];
@@ -167,8 +168,17 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
     this.isInitiator = isInitiator;
     this.publicKey = keyPair.publicKey;
     this.#transport = transport;
-    this.#reader = transport.readable.getReader();
-    this.#writer = transport.writable.getWriter();
+    try {
+      // Frames are coalesced here (TransportWriter), so Nagle's delay only adds latency.
+      transport.setNoDelay?.(true);
+    } catch {
+      // not a TCP socket, or already closed: reads will tell
+    }
+    this.#reader = new TransportReader(transport);
+    this.#writer = new TransportWriter(transport, {
+      written: (queued) => this.#onWritten(queued),
+      error: (err) => this.destroy(err),
+    });
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#keepAliveMs = options.keepAlive ?? DEFAULT_KEEP_ALIVE_MS;
     this.#timeoutMs = options.timeout ?? 0;
@@ -245,12 +255,12 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
     } else {
       this.#writeMessage(message);
     }
-    return this.#queuedBytes + this.#pendingBytes < this.#highWaterMark;
+    return this.#writer.queued + this.#pendingBytes < this.#highWaterMark;
   }
 
   /** Resolves when queued bytes fall below the high-water mark, or on destroy. */
   drain(): Promise<void> {
-    if (this.#destroyed || this.#queuedBytes + this.#pendingBytes < this.#highWaterMark) {
+    if (this.#destroyed || this.#writer.queued + this.#pendingBytes < this.#highWaterMark) {
       return Promise.resolve();
     }
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
@@ -320,7 +330,7 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
     }, timeoutMs);
     try {
       await this.opened;
-      if (this.#queuedBytes > 0) {
+      if (this.#writer.queued > 0) {
         await new Promise<void>((resolve) => this.#flushWaiters.push(resolve));
       }
       this.destroy();
@@ -356,8 +366,8 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
     } catch {
       // A Deno.Conn closes itself when its readable ends or is cancelled.
     }
-    this.#reader.cancel().catch(() => {});
-    this.#writer.abort().catch(() => {});
+    this.#reader.cancel();
+    this.#writer.close();
     this.#resolveClosed(err);
   }
 
@@ -369,11 +379,12 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
     try {
       while (!this.#destroyed) {
         this.#reading = true;
-        const { value, done } = await this.#reader.read();
+        // Open-phase frames are decrypted into fresh buffers, so the read buffer can be reused.
+        const value = await this.#reader.read(this.#phase === "open");
         this.#reading = false;
         this.#lastRead = Date.now();
         if (this.#destroyed) return;
-        if (done) return this.#onEnd();
+        if (value === null) return this.#onEnd();
         this.#decoder.push(value);
         for (let frame = this.#decoder.next(); frame !== null; frame = this.#decoder.next()) {
           const pause = this.#onFrame(frame);
@@ -468,31 +479,24 @@ export class SecretStream implements MessageStream, AsyncIterable<Uint8Array> {
   }
 
   #writeMessage(message: Uint8Array): void {
-    const ciphertext = this.#push!.push(message);
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + ciphertext.byteLength);
-    writeFrameHeader(frame, 0, ciphertext.byteLength);
-    frame.set(ciphertext, FRAME_HEADER_BYTES);
+    const size = message.byteLength + SECRETSTREAM_ABYTES;
+    const frame = this.#writer.reserve(FRAME_HEADER_BYTES + size);
+    writeFrameHeader(frame, 0, size);
+    this.#push!.pushInto(message, frame, FRAME_HEADER_BYTES);
     this.#lastWrite = Date.now();
-    this.#writeRaw(frame);
   }
 
   #writeFrame(payload: Uint8Array): void {
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+    const frame = this.#writer.reserve(FRAME_HEADER_BYTES + payload.byteLength);
     writeFrameHeader(frame, 0, payload.byteLength);
     frame.set(payload, FRAME_HEADER_BYTES);
-    this.#writeRaw(frame);
   }
 
-  #writeRaw(frame: Uint8Array): void {
-    const size = frame.byteLength;
-    this.#queuedBytes += size;
-    this.#writer.write(frame).then(() => {
-      this.#queuedBytes -= size;
-      if (this.#queuedBytes < this.#highWaterMark) {
-        for (const wake of this.#drainWaiters.splice(0)) wake();
-      }
-      if (this.#queuedBytes === 0) { for (const wake of this.#flushWaiters.splice(0)) wake(); }
-    }, (err) => this.destroy(err));
+  #onWritten(queued: number): void {
+    if (queued + this.#pendingBytes < this.#highWaterMark) {
+      for (const wake of this.#drainWaiters.splice(0)) wake();
+    }
+    if (queued === 0) { for (const wake of this.#flushWaiters.splice(0)) wake(); }
   }
 
   #armKeepAlive(ms: number): void {
