@@ -169,11 +169,9 @@ export class TreeStore {
   }
 
   #remember(node: TreeNode): void {
-    if (this.#cache.size >= MAX_CACHED_NODES) {
-      // Evict the oldest entry; maps iterate in insertion order.
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
+    // Start over when full: evicting the oldest entry one at a time makes
+    // `keys().next()` skip ever more deleted slots (quadratic on big appends).
+    if (this.#cache.size >= MAX_CACHED_NODES) this.#cache.clear();
     this.#cache.set(node.index, node);
   }
 }
