@@ -82,12 +82,18 @@ export class DriveReplication {
     });
   }
 
-  /** Resolves with the first signed db length a peer reports (or the local one if longer). */
+  /**
+   * Resolves with the first signed db length a peer that has the drive
+   * reports (or the local one if longer). A peer that reports length 0 (say
+   * another clone that has nothing yet) is no answer: it is not waited for.
+   */
   firstRemoteLength(): Promise<number> {
     return new Promise((resolve, reject) => {
       const signal = this.#options.signal;
+      const known = Math.max(0, ...this.dbReplicator.peers.map((p) => p.remote?.length ?? 0));
+      if (known > 0) return resolve(Math.max(known, this.db.length));
       const off = this.dbReplicator.on((event) => {
-        if (event.type !== "sync") return;
+        if (event.type !== "sync" || event.length === 0) return;
         off();
         signal?.removeEventListener("abort", abort);
         resolve(Math.max(event.length, this.db.length));

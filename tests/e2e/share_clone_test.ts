@@ -401,3 +401,63 @@ Deno.test("share/clone: seed keeps full copies of both cores; a later clone from
     }
   });
 });
+
+Deno.test("share/clone: a peer that has nothing yet (another fresh clone) is not taken for an empty drive", async () => {
+  await withEnv(async ({ root, peer }) => {
+    const src = `${root}/src`;
+    writeTree(src, { "a.txt": "alpha\n", "b/c.bin": noise(BLOB_BLOCK + 1, 5) });
+    const created = pigeonAt(peer, ["create", src]);
+    const made = await created.exited(RUN_MS);
+    assert.equal(made.code, 0, made.stderr);
+    const link = new TextDecoder().decode(made.stdout).split("\n")[0]!;
+    const procs: PigeonProc[] = [];
+    try {
+      // A clone that has nothing and never will (its only --peer is dead), serving what it has.
+      const empty = pigeonAt(peer, [
+        "clone",
+        link,
+        `${root}/empty`,
+        "--peer",
+        `127.0.0.1:${closedPort()}`,
+        "--port",
+        "0",
+        "--json",
+      ]);
+      procs.push(empty);
+      const emptyPeer = `127.0.0.1:${(await waitJson(empty, "listening")).port}`;
+      // The sharer comes up only after the new clone met the empty one.
+      const sharePort = closedPort();
+      const clone = pigeonAt(peer, [
+        "clone",
+        link,
+        `${root}/dst`,
+        "--peer",
+        emptyPeer,
+        "--peer",
+        `127.0.0.1:${sharePort}`,
+        "--json",
+        "--timeout",
+        "20",
+      ]);
+      procs.push(clone);
+      await waitJson(clone, "connected", (e) => e.peer === `${emptyPeer} (--peer)`);
+      const sharer = pigeonAt(peer, [
+        "share",
+        src,
+        "--port",
+        String(sharePort),
+        "--host",
+        "127.0.0.1",
+        "--no-watch",
+      ]);
+      procs.push(sharer);
+      const exit = await clone.exited(RUN_MS);
+      assert.equal(exit.code, 0, exit.stderr);
+      assertSameTree(`${root}/dst`, src);
+      const done = jsonEvents(clone).find((e) => e.event === "done")!;
+      assert.ok(Number(done.version) > 1, `mirrored version ${done.version}`);
+    } finally {
+      for (const p of procs) await p.stop();
+    }
+  });
+});
