@@ -15,6 +15,8 @@ export class DiskFile implements RandomAccess {
   readonly #file: Deno.FsFile | null;
   readonly #path: string;
   #size = 0;
+  /** The file offset after the last read or write, or -1 when unknown: a sequential access skips the seek. */
+  #position = -1;
 
   /** Opens the file at `path`, creating it when writable; a missing read-only file reads as empty. */
   constructor(path: string, writable: boolean) {
@@ -41,13 +43,15 @@ export class DiskFile implements RandomAccess {
     const available = Math.min(length, this.#size - offset);
     if (available <= 0 || !this.#file) return out;
     try {
-      this.#file.seekSync(offset, Deno.SeekMode.Start);
+      if (this.#position !== offset) this.#file.seekSync(offset, Deno.SeekMode.Start);
+      this.#position = -1;
       let done = 0;
       while (done < available) {
         const n = this.#file.readSync(out.subarray(done, available));
         if (n === null || n === 0) break;
         done += n;
       }
+      this.#position = offset + done;
     } catch (err) {
       throw storageError(this.#path, err);
     }
@@ -57,9 +61,11 @@ export class DiskFile implements RandomAccess {
   write(offset: number, bytes: Uint8Array): void {
     const file = this.#handle();
     try {
-      file.seekSync(offset, Deno.SeekMode.Start);
+      if (this.#position !== offset) file.seekSync(offset, Deno.SeekMode.Start);
+      this.#position = -1;
       let done = 0;
       while (done < bytes.byteLength) done += file.writeSync(bytes.subarray(done));
+      this.#position = offset + done;
     } catch (err) {
       throw storageError(this.#path, err);
     }

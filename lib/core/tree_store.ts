@@ -26,7 +26,8 @@ const MAX_CACHED_NODES = 65536;
 export class TreeStore {
   readonly #file: RandomAccess;
   readonly #source: string;
-  #cache = new Map<number, TreeNode>();
+  /** Known nodes, and null for indexes known to be absent (a reader probes many). */
+  #cache = new Map<number, TreeNode | null>();
 
   /** Nodes in `file`; `source` names it in errors. */
   constructor(file: RandomAccess, source: string) {
@@ -37,11 +38,12 @@ export class TreeStore {
   /** The stored node at `index`, or null. */
   get(index: number): TreeNode | null {
     const cached = this.#cache.get(index);
-    if (cached) return cached;
+    if (cached !== undefined) return cached;
     const bytes = this.#file.read(index * NODE_BYTES, NODE_BYTES);
-    if (isZero(bytes)) return null;
-    const node = { index, size: readU64le(bytes, 0), hash: bytes.slice(8, 40) };
-    this.#remember(node);
+    const node = isZero(bytes)
+      ? null
+      : { index, size: readU64le(bytes, 0), hash: bytes.slice(8, 40) };
+    this.#remember(index, node);
     return node;
   }
 
@@ -83,7 +85,7 @@ export class TreeStore {
       this.#file.write(run[0]!.index * NODE_BYTES, bytes);
       runStart = i;
     }
-    for (const node of sorted) this.#remember(node);
+    for (const node of sorted) this.#remember(node.index, node);
   }
 
   /** Drops every node at or above `index` (a writer's uncommitted tail). */
@@ -116,19 +118,21 @@ export class TreeStore {
     const target = 2 * block;
     let offset = 0;
     for (const root of roots) {
-      if (ft.rightSpan(root.index) < target) {
+      // A node of depth d spans index ± (2^d − 1); its children are at index ± 2^(d−1).
+      let half = 2 ** ft.depth(root.index) / 2;
+      if (root.index + 2 * half - 1 < target) {
         offset += root.size;
         continue;
       }
       let index = root.index;
-      while (index !== target) {
-        const left = ft.leftChild(index);
-        if (target <= ft.rightSpan(left)) {
-          index = left;
+      while (index !== target && half >= 1) {
+        if (target < index) {
+          index -= half;
         } else {
-          offset += this.require(left).size;
-          index = ft.rightChild(index);
+          offset += this.require(index - half).size;
+          index += half;
         }
+        half /= 2;
       }
       return offset;
     }
@@ -168,11 +172,11 @@ export class TreeStore {
     this.#file.sync();
   }
 
-  #remember(node: TreeNode): void {
+  #remember(index: number, node: TreeNode | null): void {
     // Start over when full: evicting the oldest entry one at a time makes
     // `keys().next()` skip ever more deleted slots (quadratic on big appends).
     if (this.#cache.size >= MAX_CACHED_NODES) this.#cache.clear();
-    this.#cache.set(node.index, node);
+    this.#cache.set(index, node);
   }
 }
 
