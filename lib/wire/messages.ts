@@ -28,6 +28,7 @@ import {
   array,
   buffer,
   type Codec,
+  decodeError,
   fixed32,
   optionalBuffer,
   raw,
@@ -316,20 +317,43 @@ type DataHash = NonNullable<Data["hash"]>;
 type DataSeek = NonNullable<Data["seek"]>;
 type DataUpgrade = NonNullable<Data["upgrade"]>;
 
+/**
+ * A block value: `buffer` on the wire, but decoded as a view into the message
+ * instead of a copy. Blocks are the bulk of every byte received, and each
+ * message handed up by the secret-stream is a fresh buffer that nothing else
+ * keeps, so the view is as safe as a copy (measured: ~10 µs less per 64 KiB
+ * block with bench/send_recv_vs_hypercore.ts).
+ */
+const blockValue: Codec<Uint8Array> = {
+  preencode: buffer.preencode,
+  encode: buffer.encode,
+  decode(s) {
+    const length = uint.decode(s);
+    if (s.end - s.start < length) {
+      throw decodeError(
+        `Unexpected end of message: need ${length} bytes, have ${s.end - s.start}`,
+      );
+    }
+    const value = s.buffer.subarray(s.start, s.start + length);
+    s.start += length;
+    return value;
+  },
+};
+
 const dataBlock: Codec<DataBlock> = {
   preencode(s, b) {
     uint.preencode(s, b.index);
-    buffer.preencode(s, b.value);
+    blockValue.preencode(s, b.value);
     nodes.preencode(s, b.nodes);
   },
   encode(s, b) {
     uint.encode(s, b.index);
-    buffer.encode(s, b.value);
+    blockValue.encode(s, b.value);
     nodes.encode(s, b.nodes);
   },
   decode(s) {
     const index = uint.decode(s);
-    const value = buffer.decode(s);
+    const value = blockValue.decode(s);
     return { index, value, nodes: nodes.decode(s) };
   },
 };
