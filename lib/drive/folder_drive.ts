@@ -397,10 +397,14 @@ export class FolderDrive {
     if (this.kind !== "writer" || !this.writable) {
       throw new PigeonError("NOT_WRITABLE", `The drive in ${this.dir} is not writable here`);
     }
+    const saved = this.#index;
     const index = await this.#currentIndex();
     const { result, index: next } = await importFolder(this.#target(index), options);
-    writeIndexFile(`${stateDir(this.dir)}/index`, next);
-    this.#index = next;
+    // Unchanged, nothing read back, index as saved: the file on disk is still right.
+    if (result.changes.length > 0 || result.verified > 0 || index !== saved) {
+      writeIndexFile(`${stateDir(this.dir)}/index`, next);
+      this.#index = next;
+    }
     if (result.version !== result.previous) {
       const record: VersionRecord = {
         version: result.version,

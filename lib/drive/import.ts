@@ -38,6 +38,12 @@ import { segmentsOf, type WorkingFileContent } from "./file_content.ts";
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Blocks gathered before one blobs append, whatever their size. */
 export const MAX_BATCH_BLOCKS = 1024;
+/**
+ * Entries written per db append. An import of more changes appends several
+ * batches (its version is the db length after the last): this bounds the
+ * memory a Hyperbee batch holds (about 1 KB per pending entry).
+ */
+export const MAX_DB_BATCH = 1024;
 /** Times a file that changes while it is read is read again before it is skipped. */
 export const MAX_FILE_RETRIES = 3;
 /**
@@ -386,10 +392,10 @@ export async function importFolder(
   };
   if (options.dryRun) return { result, index };
 
-  if (changes.length > 0) {
+  for (let at = 0; at < changes.length; at += MAX_DB_BATCH) {
     const batch = target.drive.db.batch();
     try {
-      for (const c of changes) {
+      for (const c of changes.slice(at, at + MAX_DB_BATCH)) {
         if (c.type === "delete") await batch.del(entryKey(c.path));
         else await batch.put(entryKey(c.path), encodeEntry(puts.get(c.path)!));
       }
@@ -424,6 +430,7 @@ class ContentAppender {
   readonly #options: ImportOptions;
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
+  #arena: Uint8Array | null = null;
   #flushes = 0;
   #progressAt = 0;
   #filesDone = 0;
@@ -480,8 +487,13 @@ class ContentAppender {
       throw err;
     }
     try {
-      const before = file.statSync();
-      if (!before.isFile) return "gone";
+      // The scan's lstat is the first try's "before"; later tries stat the open file.
+      let before: FileStat = item;
+      if (attempt > 0) {
+        const info = file.statSync();
+        if (!info.isFile) return "gone";
+        before = statOf(info);
+      }
       const size = before.size;
       const [blockOffset, byteOffset] = this.#position();
       const batchStart = this.#batch.length;
@@ -490,7 +502,14 @@ class ContentAppender {
       let read = 0;
       let intact = true;
       while (read < size) {
-        const block = new Uint8Array(Math.min(DEFAULT_BLOCK_SIZE, size - read));
+        // Queued blocks sit back to back in one arena per batch: a few large
+        // allocations instead of one per block keeps the process small.
+        this.#arena ??= new Uint8Array(MAX_BATCH_BYTES + DEFAULT_BLOCK_SIZE);
+        const start = this.#batchBytes;
+        const block = this.#arena.subarray(
+          start,
+          start + Math.min(DEFAULT_BLOCK_SIZE, size - read),
+        );
         const n = readFull(file, block);
         if (n < block.byteLength) {
           intact = false; // shrank while being read
@@ -506,10 +525,7 @@ class ContentAppender {
       }
       this.#options.afterRead?.(item.path, attempt);
       const after = file.statSync();
-      if (
-        !intact || after.size !== size ||
-        (after.mtime?.getTime() ?? 0) !== (before.mtime?.getTime() ?? 0)
-      ) {
+      if (!intact || !after.isFile || !sameStat(before, statOf(after))) {
         // Drop what is still queued of this file; appended blocks stay unavailable.
         const keep = this.#flushes === flushesBefore ? batchStart : 0;
         for (const b of this.#batch.splice(keep)) this.#batchBytes -= b.byteLength;
@@ -520,10 +536,10 @@ class ContentAppender {
       return {
         kind: "file",
         path: item.path,
-        executable: ((before.mode ?? 0) & S_IXUSR) !== 0,
+        executable: before.executable,
         size,
-        mtimeMs: before.mtime?.getTime() ?? 0,
-        ino: before.ino ?? 0,
+        mtimeMs: before.mtimeMs,
+        ino: before.ino,
         blob: { blockOffset, byteOffset, blockLength: endBlock - blockOffset, byteLength: size },
       };
     } finally {
@@ -537,6 +553,7 @@ class ContentAppender {
     const blocks = this.#batch;
     this.#batch = [];
     this.#batchBytes = 0;
+    this.#arena = null;
     this.#flushes++;
     await this.#target.blobs.append(blocks);
   }
@@ -554,6 +571,28 @@ class ContentAppender {
       totalBytes: this.#totalBytes,
     });
   }
+}
+
+/** What import compares to tell whether a file changed. */
+interface FileStat {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  executable: boolean;
+}
+
+function statOf(info: Deno.FileInfo): FileStat {
+  return {
+    size: info.size,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+    ino: info.ino ?? 0,
+    executable: ((info.mode ?? 0) & S_IXUSR) !== 0,
+  };
+}
+
+function sameStat(a: FileStat, b: FileStat): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs &&
+    (a.ino === b.ino || a.ino === 0 || b.ino === 0);
 }
 
 /** Reads until `into` is full or the file ends; the count read. */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FolderDrive } from "../../lib/drive/folder_drive.ts";
-import { RACY_WINDOW_MS } from "../../lib/drive/import.ts";
+import { MAX_DB_BATCH, RACY_WINDOW_MS } from "../../lib/drive/import.ts";
 import { blobsKey } from "../../lib/drive/blobs_key.ts";
 import type { ImportResult } from "../../lib/drive/import.ts";
 import { keyPair } from "../../lib/crypto/ed25519.ts";
@@ -484,6 +484,25 @@ Deno.test("folder drive: a clone opens by key and has no content log until the m
       assert.ok(equals(again.key, key));
     } finally {
       await again.close();
+    }
+  });
+});
+
+Deno.test("folder drive: more changes than one db batch still make one recorded version", async () => {
+  await withFolder(async (c) => {
+    const n = MAX_DB_BATCH + 300;
+    for (let i = 0; i < n; i++) write(c, `many/${String(i).padStart(5, "0")}`, `#${i}`);
+    const drive = await FolderDrive.create(c.dir, { keysDir: c.keys });
+    try {
+      const r = await drive.add({ now: later });
+      assert.equal(r.changes.length, n);
+      assert.equal(r.version, 1 + n);
+      assert.deepEqual(drive.history().map((h) => [h.previous, h.version]), [[1, 1 + n]]);
+      assert.equal(await text(drive, `/many/${String(n - 1).padStart(5, "0")}`), `#${n - 1}`);
+      const again = await drive.add({ now: later });
+      assert.equal(again.version, 1 + n);
+    } finally {
+      await drive.close();
     }
   });
 });
