@@ -17,9 +17,10 @@
  *    was read, its blocks are dropped (or left unavailable if already
  *    appended) and it is read again, up to {@link MAX_FILE_RETRIES} times,
  *    then skipped with a warning (its previous version stays).
- * 4. Write entries: one Hyperbee batch of puts and deletions, appended to the
- *    db log at once. The drive version (db length) moves only if something
- *    changed.
+ * 4. Write entries: Hyperbee batches of puts and deletions, each of up to
+ *    {@link MAX_DB_BATCH} entries appended to the db log at once (one batch
+ *    for most imports). The drive version (db length) after the last is the
+ *    import's version; it moves only if something changed.
  *
  * @module
  */
