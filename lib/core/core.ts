@@ -17,6 +17,7 @@ import * as ft from "../tree/flat_tree.ts";
 import { leafHash, leafNode, parentNode, treeHash } from "../tree/merkle.ts";
 import type { TreeNode } from "../tree/node.ts";
 import { Bitfield } from "./bitfield.ts";
+import { BlockCache } from "./block_cache.ts";
 import { discoveryKey } from "./caps.ts";
 import { decodeHeader, encodeHeader, type Header } from "./header.ts";
 import {
@@ -87,6 +88,8 @@ export class Core {
   readonly #bitfield: Bitfield;
   readonly #options: CoreOptions;
   readonly #listeners = new Set<(update: CoreUpdate) => void>();
+  /** Blocks just verified, handed once to the first reader instead of a read back. */
+  readonly #recent = new BlockCache();
   #header: Header;
   #roots: TreeNode[];
   #verifier: Verifier;
@@ -310,6 +313,8 @@ export class Core {
     if (!this.has(index)) {
       throw new PigeonError("NOT_AVAILABLE", `Block ${index} is not held (length ${this.length})`);
     }
+    const recent = this.#recent.take(index);
+    if (recent) return recent;
     const leaf = this.#tree.require(2 * index);
     const offset = this.#tree.byteOffset(index, this.#roots);
     const value = this.#data.read(offset, leaf.size);
@@ -487,6 +492,7 @@ export class Core {
     if (block && !this.#bitfield.get(block.index)) {
       this.#data.write(this.#tree.byteOffset(block.index, roots), block.value);
       this.#bitfield.setRange(block.index, block.index + 1, true);
+      this.#recent.put(block.index, block.value);
       stored = block.index;
     }
     if (upgrade) {
@@ -522,6 +528,7 @@ export class Core {
   }
 
   #release(): void {
+    this.#recent.clear();
     this.#storage.close();
   }
 
