@@ -21,6 +21,8 @@ import { PigeonError } from "../errors.ts";
 export const FRAME_HEADER_BYTES = 3;
 /** Largest payload a u24 length can describe. */
 export const MAX_FRAME_BYTES = 0xffffff;
+/** Most bytes allocated for a frame before its bytes arrive (replication frames are ~64 KiB). */
+export const PREALLOCATE_BYTES = 256 * 1024;
 
 /**
  * Prefixes `payload` with its u24le length.
@@ -73,6 +75,7 @@ export class FrameDecoder {
   #chunk: Uint8Array = new Uint8Array(0);
   #offset = 0;
   #header = new Uint8Array(FRAME_HEADER_BYTES);
+  #frameLength = 0;
   #headerFill = 0;
   #frame: Uint8Array | null = null;
   #frameFill = 0;
@@ -120,8 +123,7 @@ export class FrameDecoder {
           this.#offset += length;
           return frame;
         }
-        this.#frame = new Uint8Array(length);
-        this.#frameFill = 0;
+        this.#startFrame(length);
       } else {
         while (this.#headerFill < FRAME_HEADER_BYTES && this.#offset < chunk.byteLength) {
           this.#header[this.#headerFill++] = chunk[this.#offset++]!;
@@ -131,20 +133,37 @@ export class FrameDecoder {
         const length = h[0]! | (h[1]! << 8) | (h[2]! << 16);
         this.#headerFill = 0;
         this.#checkLength(length);
-        this.#frame = new Uint8Array(length);
-        this.#frameFill = 0;
+        this.#startFrame(length);
       }
     }
-    // Fill the partial frame.
-    const frame = this.#frame;
-    const take = Math.min(frame.byteLength - this.#frameFill, chunk.byteLength - this.#offset);
+    // Fill the partial frame, growing its buffer as bytes actually arrive.
+    const take = Math.min(this.#frameLength - this.#frameFill, chunk.byteLength - this.#offset);
+    if (this.#frameFill + take > this.#frame!.byteLength) {
+      const grown = new Uint8Array(
+        Math.min(this.#frameLength, Math.max(this.#frameFill + take, 2 * this.#frame!.byteLength)),
+      );
+      grown.set(this.#frame!.subarray(0, this.#frameFill));
+      this.#frame = grown;
+    }
+    const frame = this.#frame!;
     frame.set(chunk.subarray(this.#offset, this.#offset + take), this.#frameFill);
     this.#frameFill += take;
     this.#offset += take;
-    if (this.#frameFill < frame.byteLength) return null;
+    if (this.#frameFill < this.#frameLength) return null;
     this.#frame = null;
     this.#frameFill = 0;
     return frame;
+  }
+
+  /**
+   * Starts a frame of `length` bytes. Its buffer starts at most
+   * {@link PREALLOCATE_BYTES} and grows with what arrives, so a peer that
+   * announces a 16 MiB frame and sends nothing costs nothing.
+   */
+  #startFrame(length: number): void {
+    this.#frame = new Uint8Array(Math.min(length, PREALLOCATE_BYTES));
+    this.#frameLength = length;
+    this.#frameFill = 0;
   }
 
   #checkLength(length: number): void {

@@ -96,3 +96,19 @@ Deno.test("framing: header writer bounds and push misuse", () => {
   assert.equal(d.next()?.length, 0);
   assert.throws(() => d.push(Uint8Array.of(1)), (e: unknown) => isPigeonError(e, "BAD_ARGUMENT"));
 });
+
+Deno.test("framing: a large frame is reassembled from small chunks as its buffer grows", () => {
+  const payload = new Uint8Array(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < payload.length; i += 4093) payload[i] = i % 251;
+  const bytes = encodeFrame(payload);
+  const decoder = new FrameDecoder();
+  let out: Uint8Array | null = null;
+  for (let at = 0; at < bytes.length; at += 100_000) {
+    assert.equal(out, null, "no frame before the last byte");
+    decoder.push(bytes.subarray(at, Math.min(bytes.length, at + 100_000)));
+    out = decoder.next();
+  }
+  assert.ok(out);
+  assert.equal(out.length, payload.length);
+  assert.deepEqual(out, payload);
+});
