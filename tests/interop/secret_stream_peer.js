@@ -47,8 +47,7 @@ run(async () => {
   deadline(intArg(a["timeout-ms"], "timeout-ms", 30_000), "secret-stream peer");
   const port = intArg(a.port, "port", 0);
 
-  const socket =
-    await (a.role === "initiator" ? dial(a.host, port) : accept(a.host, port));
+  const socket = await (a.role === "initiator" ? dial(a.host, port) : accept(a.host, port));
   const stream = new NoiseSecretStream(a.role === "initiator", socket);
   let echoed = 0;
   let bytes = 0;
