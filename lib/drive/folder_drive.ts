@@ -214,6 +214,9 @@ export class FolderDrive {
       await blobs?.close();
       await db?.close();
       Deno.removeSync(state, { recursive: true });
+      try {
+        Deno.removeSync(keyPath);
+      } catch { /* never written */ }
       throw err;
     }
   }

@@ -294,24 +294,21 @@ export async function importFolder(
   };
   const { index, blobs } = target;
   const scanTime = now();
-  const items = scanFolder(target.root, skip);
+  let items: ScanItem[] | null = scanFolder(target.root, skip);
   const previous = target.drive.db.log.length;
 
   const next = new Map<string, IndexEntry>();
   const changes: Change[] = [];
-  const puts = new Map<string, Entry>();
   const pending: Pending[] = [];
   let verified = 0;
 
   for (const item of items) {
-    checkAborted(options.signal);
     const old = index.entries.get(item.path);
     if (item.kind === "symlink") {
       const entry: IndexEntry = { kind: "symlink", path: item.path, target: item.target };
       next.set(item.path, entry);
       if (old?.kind === "symlink" && old.target === item.target) continue;
       changes.push({ type: old ? "change" : "add", path: item.path, kind: "symlink", size: 0 });
-      puts.set(item.path, { executable: false, linkname: item.target, blob: null, metadata: null });
       continue;
     }
     if (old?.kind === "file" && old.size === item.size) {
@@ -320,19 +317,19 @@ export async function importFolder(
       let same = statSame && !isRacy(old, index.scanTime);
       if (!same && item.size === 0) same = true;
       if (!same) {
+        checkAborted(options.signal);
         verified++;
         same = await contentIntact(blobs, old.blob);
       }
       if (same) {
-        next.set(item.path, {
-          ...old,
-          mtimeMs: item.mtimeMs,
-          ino: item.ino,
-          executable: item.executable,
-        });
+        next.set(
+          item.path,
+          statSame && old.executable === item.executable
+            ? old
+            : { ...old, mtimeMs: item.mtimeMs, ino: item.ino, executable: item.executable },
+        );
         if (old.executable !== item.executable) {
           changes.push({ type: "change", path: item.path, kind: "file", size: item.size });
-          puts.set(item.path, fileEntry(old.blob, item.executable));
         }
         continue;
       }
@@ -340,9 +337,9 @@ export async function importFolder(
     pending.push({ item, type: old ? "change" : "add" });
     if (old) next.set(item.path, old); // until its new content is in
   }
-  const seen = new Set(items.map((i) => i.path));
+  items = null; // let the scan go: `next` and `pending` hold what is still needed
   for (const old of index.entries.values()) {
-    if (seen.has(old.path)) continue;
+    if (next.has(old.path)) continue; // still there (files being re-read are in `next` too)
     changes.push({
       type: "delete",
       path: old.path,
@@ -375,7 +372,6 @@ export async function importFolder(
       }
       next.set(p.item.path, done);
       changes.push({ type: p.type, path: p.item.path, kind: "file", size: done.size });
-      puts.set(p.item.path, fileEntry(done.blob, done.executable));
     }
     await appender.flush();
     bytesAppended = appender.bytes;
@@ -398,7 +394,7 @@ export async function importFolder(
     try {
       for (const c of changes.slice(at, at + MAX_DB_BATCH)) {
         if (c.type === "delete") await batch.del(entryKey(c.path));
-        else await batch.put(entryKey(c.path), encodeEntry(puts.get(c.path)!));
+        else await batch.put(entryKey(c.path), encodeEntry(entryOf(next.get(c.path)!)));
       }
       await batch.flush();
     } finally {
@@ -417,8 +413,12 @@ export async function importFolder(
   return { result, index: newIndex };
 }
 
-function fileEntry(blob: BlobId, executable: boolean): Entry {
-  return { executable, linkname: null, blob, metadata: null };
+/** The drive entry an index entry stands for. */
+function entryOf(e: IndexEntry): Entry {
+  if (e.kind === "symlink") {
+    return { executable: false, linkname: e.target, blob: null, metadata: null };
+  }
+  return { executable: e.executable, linkname: null, blob: e.blob, metadata: null };
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
