@@ -110,7 +110,9 @@ export class Core {
     this.#keyPair = keyPair;
     this.#discoveryKey = discoveryKey(header.key);
     this.#verifier = verifierFor(header);
-    this.#tree = new TreeStore(storage.open("tree"), `${storage.name}/tree`);
+    this.#tree = new TreeStore(storage.open("tree"), `${storage.name}/tree`, {
+      exclusive: !storage.readOnly,
+    });
     this.#data = storage.open("data");
     this.#bitfield = new Bitfield(storage.open("bitfield"));
     this.#roots = [];

@@ -391,10 +391,20 @@ function dedupe(nodes: TreeNode[]): TreeNode[] {
  */
 export function missingNodes(source: NodeSource, index: number, length: number): number {
   if (index >= length) return 0;
+  // Walk up with the flat-tree arithmetic inlined (a request per block pays it): a node
+  // of depth d at position o is (2o + 1)·2^d − 1; its parent is ± 2^d away (+ when o is
+  // even) and spans up to parent + 2^(d+1) − 1.
   let count = 0;
-  for (let x = 2 * index; !source.get(x); x = ft.parent(x)) {
+  let x = 2 * index;
+  let position = index;
+  let step = 1;
+  while (!source.get(x)) {
     count++;
-    if (ft.rightSpan(ft.parent(x)) >= 2 * length) break;
+    const parent = position % 2 === 0 ? x + step : x - step;
+    if (parent + 2 * step - 1 >= 2 * length) break;
+    x = parent;
+    position = Math.floor(position / 2);
+    step *= 2;
   }
   return count;
 }

@@ -28,17 +28,34 @@ export class TreeStore {
   readonly #source: string;
   /** Known nodes, and null for indexes known to be absent (a reader probes many). */
   #cache = new Map<number, TreeNode | null>();
+  /**
+   * With `exclusive`: nodes at or past this index were not in the file when it
+   * was opened, so one is stored only if {@link put} wrote it ({@link #written}).
+   */
+  #firstUnopened = 0;
+  /** Bit i set: node i was written by this store (only with `exclusive`). */
+  #written: Uint8Array | null = null;
 
-  /** Nodes in `file`; `source` names it in errors. */
-  constructor(file: RandomAccess, source: string) {
+  /**
+   * Nodes in `file`; `source` names it in errors. With `exclusive` (nobody
+   * else writes the file while this store is open) a node past the file's
+   * opening size that this store never wrote is known absent without a read:
+   * a reader probes the new leaf and ancestors of every block it requests.
+   */
+  constructor(file: RandomAccess, source: string, options: { exclusive?: boolean } = {}) {
     this.#file = file;
     this.#source = source;
+    if (options.exclusive) {
+      this.#firstUnopened = Math.ceil(file.size() / NODE_BYTES);
+      this.#written = new Uint8Array(0);
+    }
   }
 
   /** The stored node at `index`, or null. */
   get(index: number): TreeNode | null {
     const cached = this.#cache.get(index);
     if (cached !== undefined) return cached;
+    if (this.#written && index >= this.#firstUnopened && !this.#wasWritten(index)) return null;
     const bytes = this.#file.read(index * NODE_BYTES, NODE_BYTES);
     const node = isZero(bytes)
       ? null
@@ -85,13 +102,25 @@ export class TreeStore {
       this.#file.write(run[0]!.index * NODE_BYTES, bytes);
       runStart = i;
     }
-    for (const node of sorted) this.#remember(node.index, node);
+    for (const node of sorted) {
+      this.#remember(node.index, node);
+      this.#markWritten(node.index);
+    }
   }
 
   /** Drops every node at or above `index` (a writer's uncommitted tail). */
   truncate(index: number): void {
     if (this.#file.size() > index * NODE_BYTES) this.#file.truncate(index * NODE_BYTES);
     for (const key of this.#cache.keys()) if (key >= index) this.#cache.delete(key);
+    const written = this.#written;
+    if (written) {
+      this.#firstUnopened = Math.min(this.#firstUnopened, index);
+      const byte = Math.ceil(index / 8);
+      for (let i = index; i < Math.min(byte, written.byteLength) * 8; i++) {
+        written[Math.floor(i / 8)]! &= ~(1 << (i % 8));
+      }
+      if (byte < written.byteLength) written.fill(0, byte);
+    }
   }
 
   /** The roots of the tree of `length` blocks; throws if one is missing. */
@@ -170,6 +199,23 @@ export class TreeStore {
   /** Flushes the file. */
   sync(): void {
     this.#file.sync();
+  }
+
+  #wasWritten(index: number): boolean {
+    const byte = this.#written![Math.floor(index / 8)];
+    return byte !== undefined && (byte & (1 << (index % 8))) !== 0;
+  }
+
+  #markWritten(index: number): void {
+    const written = this.#written;
+    if (!written) return;
+    const at = Math.floor(index / 8);
+    if (at >= written.byteLength) {
+      const grown = new Uint8Array(Math.max(at + 1, 2 * written.byteLength, 64));
+      grown.set(written);
+      this.#written = grown;
+    }
+    this.#written![at]! |= 1 << (index % 8);
   }
 
   #remember(index: number, node: TreeNode | null): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NODE_BYTES, TreeStore } from "../../lib/core/tree_store.ts";
-import { MemoryFile } from "../../lib/core/storage.ts";
+import { MemoryFile, type RandomAccess } from "../../lib/core/storage.ts";
 import * as ft from "../../lib/tree/flat_tree.ts";
 import { leafNode, parentNode } from "../../lib/tree/merkle.ts";
 import type { TreeNode } from "../../lib/tree/node.ts";
@@ -66,4 +66,38 @@ Deno.test("tree_store: an absent node reads as null, then as the node once put",
   assert.equal(store.get(2), null);
   assert.equal(store.get(6), null);
   assert.equal(file.size(), 2 * NODE_BYTES);
+});
+
+Deno.test("tree_store: an exclusive store answers for unwritten nodes past the file without reading", () => {
+  const { nodes } = buildTree([10, 20, 30, 40]);
+  const file = new MemoryFile();
+  new TreeStore(file, "setup").put([nodes.find((n) => n.index === 0)!]);
+  let reads = 0;
+  const counted: RandomAccess = {
+    read: (offset, length) => {
+      reads++;
+      return file.read(offset, length);
+    },
+    write: (offset, bytes) => file.write(offset, bytes),
+    size: () => file.size(),
+    truncate: (size) => file.truncate(size),
+    sync: () => file.sync(),
+    close: () => file.close(),
+  };
+  const store = new TreeStore(counted, "test", { exclusive: true });
+  assert.deepEqual(store.get(0), nodes.find((n) => n.index === 0), "node 0 was in the file");
+  assert.equal(reads, 1);
+  store.put([nodes.find((n) => n.index === 6)!]);
+  assert.equal(store.get(2), null);
+  assert.equal(store.get(4), null);
+  assert.equal(reads, 1, "nodes past the opening size that were never written are not read");
+  const leaf2 = nodes.find((n) => n.index === 2)!;
+  store.put([leaf2]);
+  assert.deepEqual(store.get(2), leaf2);
+  store.truncate(2);
+  assert.equal(store.get(2), null);
+  assert.equal(store.get(6), null);
+  store.put([leaf2]);
+  assert.deepEqual(store.get(2), leaf2, "written again after the truncation");
+  assert.deepEqual(new TreeStore(file, "reopened", { exclusive: true }).get(2), leaf2);
 });
