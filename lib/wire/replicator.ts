@@ -44,6 +44,12 @@ export const MAX_QUEUED_REQUESTS = 4096;
 export const MAX_INVALID_REQUESTS = 64;
 /** How long a request may go unanswered before it is retried elsewhere. */
 export const REQUEST_TIMEOUT_MS = 20_000;
+/**
+ * How often unanswered requests are looked for: one timer per replicator
+ * instead of one per request (a timer per block cost ~4 µs to set and clear),
+ * so a request times out between REQUEST_TIMEOUT_MS and this much later.
+ */
+const REQUEST_SWEEP_MS = REQUEST_TIMEOUT_MS / 4;
 /** Largest window a `want` may cover (the reference's batch size). */
 export const MAX_WANT_LENGTH = 2 ** 21;
 /** Words per `bitfield` reply (hypercore accepts any; keep messages small). */
@@ -81,7 +87,8 @@ interface Inflight {
   block: number;
   upgrade: boolean;
   peer: Peer;
-  timer: ReturnType<typeof setTimeout>;
+  /** `Date.now()` when it was sent. */
+  sentAt: number;
 }
 
 /** Replication state of one core, shared by all its peers. */
@@ -94,6 +101,7 @@ export class Replicator {
   readonly #waiters = new Map<number, Set<() => void>>();
   readonly #listeners = new Set<(event: ReplicatorEvent) => void>();
   #upgradeInflight: Inflight | null = null;
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #allCursor = 0;
   #unsubscribe: () => void;
   #closed = false;
@@ -177,6 +185,8 @@ export class Replicator {
     this.#closed = true;
     this.#unsubscribe();
     for (const peer of [...this.#peers]) peer.close("replicator closed");
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 
   // -- called by peers --------------------------------------------------------
@@ -242,8 +252,9 @@ export class Replicator {
       block,
       upgrade,
       peer,
-      timer: setTimeout(() => peer.timeout(inflight), REQUEST_TIMEOUT_MS),
+      sentAt: Date.now(),
     };
+    this.#sweepTimer ??= setTimeout(() => this.#sweep(), REQUEST_SWEEP_MS);
     if (block >= 0) this.#inflightBlocks.set(block, inflight);
     if (upgrade) this.#upgradeInflight = inflight;
     return inflight;
@@ -274,12 +285,30 @@ export class Replicator {
   }
 
   #finish(inflight: Inflight): void {
-    clearTimeout(inflight.timer);
     if (inflight.block >= 0 && this.#inflightBlocks.get(inflight.block) === inflight) {
       this.#inflightBlocks.delete(inflight.block);
     }
     if (this.#upgradeInflight === inflight) this.#upgradeInflight = null;
     inflight.peer.untrack(inflight);
+    if (this.#inflightBlocks.size === 0 && this.#upgradeInflight === null) {
+      clearTimeout(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+  }
+
+  /** Times out requests sent more than {@link REQUEST_TIMEOUT_MS} ago. */
+  #sweep(): void {
+    this.#sweepTimer = undefined;
+    if (this.#closed) return;
+    const sentBefore = Date.now() - REQUEST_TIMEOUT_MS;
+    const late = [...this.#inflightBlocks.values()].filter((i) => i.sentAt <= sentBefore);
+    if (this.#upgradeInflight && this.#upgradeInflight.sentAt <= sentBefore) {
+      late.push(this.#upgradeInflight);
+    }
+    for (const inflight of late) inflight.peer.timeout(inflight);
+    if (!this.#closed && (this.#inflightBlocks.size > 0 || this.#upgradeInflight !== null)) {
+      this.#sweepTimer ??= setTimeout(() => this.#sweep(), REQUEST_SWEEP_MS);
+    }
   }
 
   #refresh(): void {
@@ -406,7 +435,10 @@ export class Peer {
     if (this.#closed) return;
     if (update.upgraded) this.#sendSync();
     if (update.block >= 0) {
-      this.#send(MessageType.range, { drop: false, start: update.block, length: 1 });
+      // As hypercore: a peer that has the block (usually the one that sent it) is not told.
+      if (!this.#remoteHas.has(update.block)) {
+        this.#send(MessageType.range, { drop: false, start: update.block, length: 1 });
+      }
     } else if (update.upgraded && this.#replicator.core.writable) {
       const remoteKnown = this.#remote?.remoteLength ?? 0;
       const start = Math.min(remoteKnown, update.length);
