@@ -44,7 +44,7 @@ export const MAX_BATCH_BLOCKS = 1024;
  * batches (its version is the db length after the last): this bounds the
  * memory a Hyperbee batch holds (about 1 KB per pending entry).
  */
-export const MAX_DB_BATCH = 1024;
+export const MAX_DB_BATCH = 256;
 /** Times a file that changes while it is read is read again before it is skipped. */
 export const MAX_FILE_RETRIES = 3;
 /**
