@@ -42,7 +42,8 @@ export const MAX_BATCH_BLOCKS = 1024;
 /**
  * Entries written per db append. An import of more changes appends several
  * batches (its version is the db length after the last): this bounds the
- * memory a Hyperbee batch holds (about 1 KB per pending entry).
+ * memory a Hyperbee batch holds. Measured with bench/drive_import.ts
+ * (100,000 files): peak RSS ~390 MB with 256, ~460–500 MB with 1024, same time.
  */
 export const MAX_DB_BATCH = 256;
 /** Times a file that changes while it is read is read again before it is skipped. */
