@@ -586,6 +586,19 @@ function secretKeyPair(storage: CoreStorage): KeyPair | null {
 }
 
 function concatBlocks(blocks: readonly Uint8Array[], size: number): Uint8Array {
+  // Blocks cut from one buffer back to back (pigeon send reads a batch at once) are written
+  // as that buffer's span, without copying them together.
+  const first = blocks[0]!;
+  let end = first.byteOffset;
+  let adjacent = true;
+  for (const block of blocks) {
+    if (block.buffer !== first.buffer || block.byteOffset !== end) {
+      adjacent = false;
+      break;
+    }
+    end += block.byteLength;
+  }
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, size);
   const out = new Uint8Array(size);
   let at = 0;
   for (const block of blocks) {

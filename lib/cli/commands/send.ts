@@ -80,7 +80,7 @@ progress, done, error.`,
         `input ended at ${core.length} blocks, ${core.byteLength} bytes; still serving`,
       );
     } else {
-      await readInto(core, input, io, false);
+      await readToEnd(core, input, io);
       await io.out.write(new TextEncoder().encode(link + "\n"));
       await note(io, core, link, values.host ?? "0.0.0.0", listenPort, false);
       await io.out.event("done", { length: core.length, byteLength: core.byteLength });
@@ -116,6 +116,60 @@ async function openInput(path: string | undefined, io: Io): Promise<ReadableStre
       throw new PigeonError("BAD_ARGUMENT", `No such file: ${path}`);
     }
     throw err;
+  }
+}
+
+/**
+ * Reads `input` to its end into batches of {@link BATCH_BLOCKS} 64 KiB blocks
+ * and appends each batch as it fills. With a byte stream (a file or stdin)
+ * the bytes are read straight into the batch buffer and the blocks are views
+ * of it, which `Core.append` writes out in one piece (no copy of the data in
+ * JavaScript); the next batch is read while this one is hashed and stored,
+ * into a second buffer. Other streams go through {@link readInto}.
+ */
+async function readToEnd(core: Core, input: ReadableStream<Uint8Array>, io: Io): Promise<void> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = input.getReader({ mode: "byob" });
+  } catch {
+    return readInto(core, input, io, false);
+  }
+  const batchBytes = BATCH_BLOCKS * BLOCK_SIZE;
+  let lastProgress = 0;
+  // Fills `buffer` (which the reads detach and hand back) as far as the input goes.
+  const fill = async (buffer: ArrayBuffer): Promise<Uint8Array> => {
+    let filled = 0;
+    while (filled < batchBytes && !io.signal.aborted) {
+      const { value, done } = await reader.read(new Uint8Array(buffer, filled));
+      if (value) {
+        buffer = value.buffer as ArrayBuffer;
+        filled += value.byteLength;
+      }
+      if (done) break;
+    }
+    return new Uint8Array(buffer, 0, filled);
+  };
+  try {
+    let spare = new ArrayBuffer(batchBytes);
+    let batch = await fill(new ArrayBuffer(batchBytes));
+    while (batch.byteLength > 0) {
+      const next = batch.byteLength === batchBytes ? fill(spare) : null;
+      const blocks: Uint8Array[] = [];
+      for (let at = 0; at < batch.byteLength; at += BLOCK_SIZE) {
+        blocks.push(batch.subarray(at, Math.min(at + BLOCK_SIZE, batch.byteLength)));
+      }
+      await core.append(blocks);
+      if (Date.now() - lastProgress > 250) {
+        lastProgress = Date.now();
+        await io.out.progress(`read ${core.length} blocks, ${core.byteLength} bytes`);
+        await io.out.event("progress", { length: core.length, byteLength: core.byteLength });
+      }
+      if (next === null) break;
+      spare = batch.buffer as ArrayBuffer;
+      batch = await next;
+    }
+  } finally {
+    reader.releaseLock();
   }
 }
 
