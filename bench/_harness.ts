@@ -50,6 +50,15 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * Writes dirty pages out (`sync`) so that one measured phase does not pay for the
+ * write-back of the data the previous one stored (a GiB of dirty pages throttles whoever
+ * writes next).
+ */
+export async function settleDisk(): Promise<void> {
+  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output();
+}
+
 /** The 1-minute load average (`/proc/loadavg`), or NaN. */
 export function loadAverage(): number {
   try {

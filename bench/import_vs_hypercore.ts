@@ -37,6 +37,7 @@ import {
   pigeon,
   processCpu,
   round,
+  settleDisk,
   stats,
   tempDir,
   writeSeededFile,
@@ -98,6 +99,7 @@ try {
 }
 
 async function runPigeon(input: string, dir: string): Promise<PigeonRun> {
+  await settleDisk();
   let cpuAtLog: { user: number; system: number } | null = null;
   const sender = pigeon(
     [
@@ -147,6 +149,7 @@ async function runPigeon(input: string, dir: string): Promise<PigeonRun> {
 }
 
 async function runHypercore(): Promise<HypercoreRun> {
+  await settleDisk();
   const r = await nodeBench("hypercore_append.js", [
     "--bytes",
     String(bytes),

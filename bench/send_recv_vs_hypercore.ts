@@ -47,6 +47,7 @@ import {
   pigeon,
   processCpu,
   round,
+  settleDisk,
   sha256File,
   stats,
   tempDir,
@@ -136,6 +137,7 @@ async function runPigeon(input: string, inputSha: string, dir: string): Promise<
     const listening = await sender.waitFor("listening");
     const link = String(logged.line.link);
     const port = Number(listening.line.port);
+    await settleDisk();
     const senderCpu0 = processCpu(sender.pid);
 
     const hash = createHash("sha256");
@@ -224,6 +226,7 @@ interface Profile {
 }
 
 async function runHypercore(): Promise<HypercoreRun> {
+  await settleDisk();
   const r = await nodeBench("hypercore_replicate.js", ["--bytes", String(bytes)]);
   return {
     seconds: Number(r.seconds),
