@@ -68,6 +68,19 @@ const encoder = new TextEncoder();
 /**
  * The segments of an entry path if it is safe to write under a folder;
  * otherwise `DECODE_ERROR` naming the path and the reason.
+ *
+ * @example
+ * ```ts
+ * import { safeSegments } from "./export.ts";
+ * if (safeSegments("/docs/a.txt").join("|") !== "docs|a.txt") throw new Error("unexpected");
+ * let refused = false;
+ * try {
+ *   safeSegments("/a/../../etc/passwd");
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error("'..' must be refused");
+ * ```
  */
 export function safeSegments(path: string): string[] {
   const refuse = (why: string) =>

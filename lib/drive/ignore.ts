@@ -67,7 +67,19 @@ interface Rule {
   dirOnly: boolean;
 }
 
-/** A set of gitignore-style rules (see the module doc). */
+/**
+ * A set of gitignore-style rules (see the module doc).
+ *
+ * @example Rules from an ignore file, after the defaults
+ * ```ts
+ * import { IgnoreRules } from "./ignore.ts";
+ * const rules = IgnoreRules.parse("*.log\n!keep.log\nbuild/\n");
+ * if (!rules.ignores("logs/x.log", false)) throw new Error("*.log matches at any depth");
+ * if (rules.ignores("keep.log", false)) throw new Error("! re-includes");
+ * if (!rules.ignores("build", true) || rules.ignores("build", false)) throw new Error("folders only");
+ * if (!rules.ignores(".DS_Store", false)) throw new Error("a default");
+ * ```
+ */
 export class IgnoreRules {
   readonly #rules: Rule[] = [];
 
