@@ -9,6 +9,7 @@
  * | `blobs/`           | the blobs core; a writer's has no `data` file (see below)   |
  * | `index`            | writer: the folder index (`folder_index.ts`)                |
  * | `history`          | writer: one JSON line per import `{version, previous, …}`   |
+ * | `lock`             | held (flock) by the process that opened the drive writable  |
  *
  * Two kinds:
  * - **writer** (made by {@link FolderDrive.create}): a fresh Ed25519 key pair
@@ -22,7 +23,8 @@
  *   secret key, blobs stored normally in `.pigeon/blobs/` (a verified copy);
  *   its blobs core is opened once the db manifest is known ({@link openBlobs}).
  *
- * Opened without `writable`, nothing takes the write lock and nothing is
+ * Opened `writable`, a process holds `.pigeon/lock` (one writer per folder,
+ * `LOCKED` otherwise). Opened without, nothing takes the lock and nothing is
  * written to disk, so status, ls or cat run while an import is under way.
  *
  * @module
@@ -129,6 +131,7 @@ export class FolderDrive {
   #content: WorkingFileContent | null;
   #index: FolderIndexState | null;
   readonly #writable: boolean;
+  #lock: Deno.FsFile | null;
   #closed = false;
 
   private constructor(init: {
@@ -140,6 +143,7 @@ export class FolderDrive {
     index: FolderIndexState | null;
     keyPath: string;
     writable: boolean;
+    lock: Deno.FsFile | null;
   }) {
     this.dir = init.dir;
     this.kind = init.kind;
@@ -149,6 +153,7 @@ export class FolderDrive {
     this.#index = init.index;
     this.keyPath = init.keyPath;
     this.#writable = init.writable;
+    this.#lock = init.lock;
   }
 
   /** True when `dir` holds a drive (`.pigeon/drive.json`). */
@@ -182,7 +187,9 @@ export class FolderDrive {
     Deno.mkdirSync(state, { recursive: true });
     let db: Core | null = null;
     let blobs: Core | null = null;
+    let lock: Deno.FsFile | null = null;
     try {
+      lock = lockFolder(state);
       db = await Core.open(new FileStorage(`${state}/db`, { secretKeyPath: keyPath }), {
         keyPair: pair,
         manifest,
@@ -209,10 +216,12 @@ export class FolderDrive {
         index,
         keyPath,
         writable: true,
+        lock,
       });
     } catch (err) {
       await blobs?.close();
       await db?.close();
+      lock?.close();
       Deno.removeSync(state, { recursive: true });
       try {
         Deno.removeSync(keyPath);
@@ -259,7 +268,14 @@ export class FolderDrive {
         ? new FileStorage(`${state}/${name}`, opts)
         : new ReadOnlyStorage(new FileStorage(`${state}/${name}`, { ...opts, readOnly: true }));
     };
-    const db = await Core.open(storage("db"), { key });
+    const lock = writable ? lockFolder(state) : null;
+    let db: Core;
+    try {
+      db = await Core.open(storage("db"), { key });
+    } catch (err) {
+      lock?.close();
+      throw err;
+    }
     try {
       if (meta.kind === "clone") {
         const drive = new FolderDrive({
@@ -271,6 +287,7 @@ export class FolderDrive {
           index: null,
           keyPath,
           writable,
+          lock,
         });
         if (db.manifest !== null || db.length > 0) await drive.openBlobs();
         return drive;
@@ -299,10 +316,12 @@ export class FolderDrive {
         index: saved,
         keyPath,
         writable,
+        lock,
       });
       return drive;
     } catch (err) {
       await db.close();
+      lock?.close();
       throw err;
     }
   }
@@ -469,6 +488,8 @@ export class FolderDrive {
     this.#closed = true;
     await this.#blobs?.close();
     await this.db.close();
+    this.#lock?.close();
+    this.#lock = null;
   }
 
   #target(index: FolderIndexState) {
@@ -551,6 +572,23 @@ class ReadOnlyStorage implements CoreStorage {
   close(): void {
     this.#inner.close();
   }
+}
+
+/**
+ * Takes the folder's write lock (`.pigeon/lock`): one writing process per
+ * drive folder, writer or clone. `LOCKED` when another process holds it.
+ */
+function lockFolder(state: string): Deno.FsFile {
+  const path = `${state}/lock`;
+  const file = Deno.openSync(path, { read: true, write: true, create: true });
+  if (!file.tryLockSync(true)) {
+    file.close();
+    throw new PigeonError(
+      "LOCKED",
+      `The drive in ${state.slice(0, -STATE_DIR.length - 1)} is in use by another process`,
+    );
+  }
+  return file;
 }
 
 function statOrNull(path: string): Deno.FileInfo | null {

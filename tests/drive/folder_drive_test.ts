@@ -476,6 +476,11 @@ Deno.test("folder drive: a clone opens by key and has no content log until the m
       assert.throws(() => clone.drive, { code: "NOT_AVAILABLE" });
       await assert.rejects(() => clone.openBlobs(), { code: "NOT_AVAILABLE" });
       await assert.rejects(() => clone.add(), { code: "NOT_WRITABLE" });
+      await assert.rejects(
+        () => FolderDrive.open(`${c.root}/clone`, { keysDir: c.keys, writable: true }),
+        { code: "LOCKED" },
+        "one writing process per folder, clones too",
+      );
     } finally {
       await clone.close();
     }
