@@ -26,7 +26,6 @@
  * @module
  */
 
-import { state, uint } from "../encoding/compact.ts";
 import { PigeonError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
 import type { MessageStream } from "./message_stream.ts";
@@ -203,16 +202,11 @@ export class Protomux {
       if (this.#corked > 0) this.#pushBatch(encodeEntry(entry));
       else this.#write(encodeMuxFrame(entry));
     },
-    writeMessage: (localId, bytes) => {
+    writeMessage: (localId, frame, bodyStart) => {
       if (this.#corked > 0) {
-        this.#pushBatch({ channel: localId, bytes });
+        this.#pushBatch({ channel: localId, bytes: frame.subarray(bodyStart) });
         return this.drained;
       }
-      const head = state();
-      uint.preencode(head, localId);
-      const frame = new Uint8Array(head.end + bytes.byteLength);
-      uint.encode(state(frame), localId);
-      frame.set(bytes, head.end);
       return this.#write(frame);
     },
   };

@@ -61,7 +61,12 @@ export interface MuxInternals {
   allocate(channel: Channel<unknown>): number;
   release(channel: Channel<unknown>, info: Info, remoteId: number, localId: number): void;
   writeControl(entry: BatchEntry): void;
-  writeMessage(localId: number, bytes: Uint8Array): boolean;
+  /**
+   * Sends a message frame `uint localId · uint type · payload` whose body
+   * (type and payload) starts at `bodyStart`; the id prefix is dropped when
+   * the frame goes into a batch.
+   */
+  writeMessage(localId: number, frame: Uint8Array, bodyStart: number): boolean;
 }
 
 /** @internal What a mux needs from its channels. */
@@ -142,13 +147,17 @@ export class Channel<H> {
       type,
       send: (message: T): boolean => {
         if (this.#closed || this.#localId === 0) return false;
+        // One buffer for the whole frame: the channel id, then the body.
         const size = state();
+        uint.preencode(size, this.#localId);
+        const bodyStart = size.end;
         uint.preencode(size, type);
         options.encoding.preencode(size, message);
         const s = state(new Uint8Array(size.end));
+        uint.encode(s, this.#localId);
         uint.encode(s, type);
         options.encoding.encode(s, message);
-        return this.mux[INTERNAL].writeMessage(this.#localId, s.buffer);
+        return this.mux[INTERNAL].writeMessage(this.#localId, s.buffer, bodyStart);
       },
     };
   }
