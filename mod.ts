@@ -47,3 +47,6 @@ export { Replicator, type ReplicatorEvent, type ReplicatorOptions } from "./lib/
 export { SecretStream, type SecretStreamOptions } from "./lib/wire/secret_stream.ts";
 export { Session } from "./lib/wire/session.ts";
 export { Swarm, type SwarmEvent, type SwarmOptions } from "./lib/net/swarm.ts";
+export { Drive, type DriveEntry, DriveReader, type DriveStat } from "./lib/drive/drive.ts";
+export { FolderDrive, type FolderDriveKind } from "./lib/drive/folder_drive.ts";
+export { DriveReplication } from "./lib/net/drive_replication.ts";

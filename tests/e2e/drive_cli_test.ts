@@ -366,10 +366,20 @@ Deno.test("drive cli: cat writes exact bytes, old versions, and exits 3 for chan
     await pigeon(e, ["add", e.dir]);
     assertOneLineError(await pigeon(e, ["cat", e.dir, "escape"]), 3, /outside the drive/);
     assertOneLineError(await pigeon(e, ["cat", e.dir, "abs"]), 3, /outside the drive/);
-    const link = await pigeon(e, ["cat", "hyper://" + "y".repeat(52) + "/x"]);
-    assertOneLineError(link, 2, /not supported yet/);
-    const bareKey = await pigeon(e, ["cat", "a".repeat(64) + "+3/x"]);
-    assertOneLineError(bareKey, 2, /not supported yet/);
+    // A LINK is fetched from the network: with no way to find peers it is a usage error,
+    // and a link nobody serves runs into its --timeout (exit 3).
+    const link = await pigeon(e, ["cat", "hyper://" + "y".repeat(52) + "/x", "--no-lan"]);
+    assertOneLineError(link, 2, /--peer/);
+    const bareKey = await pigeon(e, [
+      "cat",
+      "a".repeat(64) + "+3/x",
+      "--peer",
+      "127.0.0.1:1",
+      "--no-lan",
+      "--timeout",
+      "1",
+    ]);
+    assertOneLineError(bareKey, 3, /No peer supplied \/x within 1 s/);
   });
 });
 
