@@ -82,6 +82,15 @@ export interface ReplicatorOptions {
   downloadAll?: boolean;
 }
 
+/** A wanted range: `cursor` is its first missing block, `scan` where the last look stopped. */
+interface WantedRange {
+  start: number;
+  end: number;
+  cursor: number;
+  /** Every block in [cursor, scan) was held or requested when last looked at. */
+  scan: number;
+}
+
 interface Inflight {
   id: number;
   block: number;
@@ -96,13 +105,14 @@ export class Replicator {
   readonly core: Core;
   readonly #options: Required<ReplicatorOptions>;
   readonly #peers = new Set<Peer>();
-  readonly #ranges: { start: number; end: number; cursor: number }[] = [];
+  readonly #ranges: WantedRange[] = [];
+  /** Everything, when downloading all. */
+  readonly #all: WantedRange = { start: 0, end: Infinity, cursor: 0, scan: 0 };
   readonly #inflightBlocks = new Map<number, Inflight>();
   readonly #waiters = new Map<number, Set<() => void>>();
   readonly #listeners = new Set<(event: ReplicatorEvent) => void>();
   #upgradeInflight: Inflight | null = null;
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
-  #allCursor = 0;
   #unsubscribe: () => void;
   #closed = false;
   #downloadAll: boolean;
@@ -148,7 +158,7 @@ export class Replicator {
 
   /** Downloads blocks `[start, end)` (once the core is long enough to hold them). */
   download(start: number, end: number): void {
-    if (end > start) this.#ranges.push({ start, end, cursor: start });
+    if (end > start) this.#ranges.push({ start, end, cursor: start, scan: start });
     this.#refresh();
   }
 
@@ -214,16 +224,16 @@ export class Replicator {
   *candidates(limit: number): Generator<number> {
     const length = this.core.length;
     for (const index of this.#waiters.keys()) if (index < length) yield index;
-    const ranges = this.#downloadAll
-      ? [{ start: 0, end: Infinity, cursor: this.#allCursor }]
-      : this.#ranges;
+    const ranges = this.#downloadAll ? [this.#all] : this.#ranges;
     for (const range of ranges) {
-      while (range.cursor < Math.min(range.end, length) && this.core.has(range.cursor)) {
-        range.cursor++;
-      }
-      if (this.#downloadAll) this.#allCursor = range.cursor;
       const end = Math.min(range.end, length);
-      for (let i = range.cursor, n = 0; i < end && n < limit; i++, n++) {
+      while (range.cursor < end && this.core.has(range.cursor)) range.cursor++;
+      // Skip what is held or already requested, from where the last look stopped: a full
+      // pipeline is then not walked again for every block that arrives.
+      let i = Math.max(range.cursor, range.scan);
+      while (i < end && (this.core.has(i) || this.#inflightBlocks.has(i))) i++;
+      range.scan = i;
+      for (let n = 0; i < end && n < limit; i++, n++) {
         if (!this.core.has(i)) yield i;
       }
     }
@@ -285,8 +295,15 @@ export class Replicator {
   }
 
   #finish(inflight: Inflight): void {
-    if (inflight.block >= 0 && this.#inflightBlocks.get(inflight.block) === inflight) {
-      this.#inflightBlocks.delete(inflight.block);
+    const block = inflight.block;
+    if (block >= 0 && this.#inflightBlocks.get(block) === inflight) {
+      this.#inflightBlocks.delete(block);
+      // A request that ended without the block: look at it again next time.
+      if (!this.core.has(block)) {
+        for (const range of [this.#all, ...this.#ranges]) {
+          if (block >= range.start && block < range.end) range.scan = Math.min(range.scan, block);
+        }
+      }
     }
     if (this.#upgradeInflight === inflight) this.#upgradeInflight = null;
     inflight.peer.untrack(inflight);
