@@ -73,11 +73,18 @@ With --json, NDJSON events on stderr: connected, disconnected, progress, done, e
 
     const stall = new AbortController();
     let invalid: PigeonError | null = null;
-    let timer = setTimeout(() => stall.abort(), timeoutS * 1000);
+    // Progress (every block) only notes the time; the one timer re-arms itself
+    // for the rest of the window (setting a timer per block cost ~12 us each).
+    let lastProgress = Date.now();
     const progress = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), timeoutS * 1000);
+      lastProgress = Date.now();
     };
+    const checkStall = () => {
+      const idle = Date.now() - lastProgress;
+      if (idle >= timeoutS * 1000) stall.abort();
+      else timer = setTimeout(checkStall, timeoutS * 1000 - idle);
+    };
+    let timer = setTimeout(checkStall, timeoutS * 1000);
     io.onCleanup(() => clearTimeout(timer));
     io.signal.addEventListener("abort", () => stall.abort(), { once: true });
 
