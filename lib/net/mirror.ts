@@ -160,17 +160,25 @@ export async function mirrorVersion(
     if (select(entry.path)) selected.push(entry);
   }
   // Queue every needed content block now so downloads pipeline across files.
+  const wanted: [number, number][] = [];
   for (const entry of selected) {
     const blob = entry.value.blob;
     if (blob && blob.blockLength > 0 && !unchanged(state, dir, entry)) {
-      replication.prefetch(blob.blockOffset, blob.blockOffset + blob.blockLength);
+      wanted.push([blob.blockOffset, blob.blockOffset + blob.blockLength]);
     }
   }
+  for (const [start, end] of coalesce(wanted)) replication.prefetch(start, end);
+  // The export reads each file by path; the entries are in hand, so read their
+  // blobs directly instead of looking each path up in the db again.
+  const byPath = new Map(selected.map((e) => [e.path, e]));
   const filtered = {
     listAll: async function* () {
       yield* selected;
     },
-    read: (path: string) => reader.read(path),
+    read: (path: string) => {
+      const blob = byPath.get(path)?.value.blob;
+      return blob ? reader.blobs.read(blob) : reader.read(path);
+    },
   } as unknown as DriveReader;
   removeStaleTemps(dir, selected);
   const journal = Deno.openSync(journalPath(statePath), { append: true, create: true });
@@ -215,6 +223,22 @@ export async function mirrorVersion(
   state.version = version;
   writeMirrorState(statePath, state);
   return { ...result, version, removed, selected: selected.length };
+}
+
+/**
+ * Merges block ranges that touch or overlap, in block order: files imported
+ * together sit next to each other in the content log, so a whole clone is
+ * usually one range (the replicator scans its ranges on every request).
+ */
+export function coalesce(ranges: [number, number][]): [number, number][] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [start, end] of sorted) {
+    const last = out.at(-1);
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else out.push([start, end]);
+  }
+  return out;
 }
 
 /**
