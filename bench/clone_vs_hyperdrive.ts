@@ -16,7 +16,8 @@
  *
  * Each run:
  * 1. pigeon: `pigeon share SRC --port 0 --host 127.0.0.1 --no-lan --no-watch --json` records
- *    the folder (the first run imports it; not timed, reported as import seconds), then
+ *    the folder (the first run imports it, later runs find it unchanged; not timed, the
+ *    first run's import is reported), then
  *    `pigeon clone LINK OUT --peer 127.0.0.1:PORT --no-lan --json` runs in a fresh folder.
  *    Timed like `drive_clone.js`: from the cloner's `connected` event to its `done` event
  *    (every file verified and written into OUT); "total" is spawn → exit. Every cloned file
@@ -140,6 +141,7 @@ try {
     if (profDir !== null) await profileClone(w, src, `${work.path}/${w.name}-prof`);
     summary.push(report(w, rows));
     await Deno.remove(src, { recursive: true });
+    await Deno.remove(`${src}.home`, { recursive: true }).catch(() => {});
   }
   if (flag(args, "json")) console.log(JSON.stringify(summary));
 } finally {
@@ -176,7 +178,7 @@ async function runPigeon(w: Workload, src: string, dir: string, verify: boolean)
   const catcher = linkCatcher();
   const sharer = pigeon(
     ["share", src, "--port", "0", "--host", "127.0.0.1", "--no-lan", "--no-watch", "--json"],
-    { env: { PIGEON_HOME: `${dir}/home`, PIGEON_LAN: "off" }, onStdout: catcher.onStdout },
+    { env: { PIGEON_HOME: `${src}.home`, PIGEON_LAN: "off" }, onStdout: catcher.onStdout },
   );
   let cloner: Child | null = null;
   try {
@@ -273,7 +275,7 @@ async function profileClone(w: Workload, src: string, dir: string): Promise<void
     ],
     {
       cwd: out,
-      env: { PIGEON_HOME: `${dir}/home`, PIGEON_LAN: "off" },
+      env: { PIGEON_HOME: `${src}.home`, PIGEON_LAN: "off" },
       onStdout: catcher.onStdout,
     },
   );
