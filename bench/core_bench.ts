@@ -40,7 +40,7 @@ Deno.bench(
   async (b) => {
     const core = await Core.open(new FileStorage(`${dir}/a${n++}`));
     b.start();
-    for (const blk of blocks64) core.appendSync([blk]);
+    for (const blk of blocks64) await core.append([blk]);
     b.end();
     await core.close();
   },
@@ -52,7 +52,7 @@ Deno.bench(
   async (b) => {
     const core = await Core.open(new FileStorage(`${dir}/b${n++}`));
     b.start();
-    core.appendSync(blocks64);
+    await core.append(blocks64);
     b.end();
     await core.close();
   },
