@@ -335,8 +335,17 @@ export class Core {
    * serialised, so concurrent appends land in call order.
    */
   append(blocks: readonly Uint8Array[]): Promise<CoreUpdate> {
+    // Leaves are hashed now, in the caller's turn: while an earlier append's
+    // data is still being written off the main thread, this batch hashes.
+    let leaves: Uint8Array[];
+    try {
+      this.#assertOpen();
+      leaves = blocks.map((block) => leafHash(block));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const run = this.#appending.then(async () => {
-      const plan = this.#prepareAppend(blocks);
+      const plan = this.#prepareAppend(blocks, leaves);
       if (!plan) return this.#update(false, -1);
       const signature = await this.#verifier.signAsync(
         this.#keyPair!,
@@ -350,7 +359,7 @@ export class Core {
           "Core changed during append (appendSync mixed with append)",
         );
       }
-      return this.#commitAppend(plan, signature);
+      return await this.#commitAppend(plan, signature);
     });
     this.#appending = run.then(() => {}, () => {});
     return run;
@@ -358,15 +367,15 @@ export class Core {
 
   /** {@link append}, synchronously (signs with the pure-TypeScript Ed25519). */
   appendSync(blocks: readonly Uint8Array[]): CoreUpdate {
-    const plan = this.#prepareAppend(blocks);
+    const plan = this.#prepareAppend(blocks, null);
     if (!plan) return this.#update(false, -1);
-    return this.#commitAppend(
-      plan,
-      this.#verifier.sign(this.#keyPair!, plan.treeHash, plan.length, this.fork),
-    );
+    const signature = this.#verifier.sign(this.#keyPair!, plan.treeHash, plan.length, this.fork);
+    const data = this.#planData(plan);
+    this.#data.write(this.#header.byteLength, data);
+    return this.#finishAppend(plan, signature);
   }
 
-  #prepareAppend(blocks: readonly Uint8Array[]): AppendPlan | null {
+  #prepareAppend(blocks: readonly Uint8Array[], leaves: Uint8Array[] | null): AppendPlan | null {
     this.#assertOpen();
     if (!this.#keyPair) {
       throw new PigeonError("NOT_WRITABLE", "Core is not writable: no secret key");
@@ -377,7 +386,9 @@ export class Core {
     const nodes: TreeNode[] = [];
     let dataSize = 0;
     for (let i = 0; i < blocks.length; i++) {
-      let node = leafNode(h.length + i, blocks[i]!);
+      let node: TreeNode = leaves
+        ? { index: 2 * (h.length + i), size: blocks[i]!.byteLength, hash: leaves[i]! }
+        : leafNode(h.length + i, blocks[i]!);
       nodes.push(node);
       dataSize += blocks[i]!.byteLength;
       // Merge equal-depth siblings like a binary counter.
@@ -398,12 +409,24 @@ export class Core {
     };
   }
 
-  #commitAppend(plan: AppendPlan, signature: Uint8Array): CoreUpdate {
+  /** The batch's bytes as one span (a view when the blocks already lie back to back). */
+  #planData(plan: AppendPlan): Uint8Array {
+    return plan.blocks.length === 1 ? plan.blocks[0]! : concatBlocks(plan.blocks, plan.dataSize);
+  }
+
+  /** Writes the data (off the main thread when the storage can), then the tree and header. */
+  async #commitAppend(plan: AppendPlan, signature: Uint8Array): Promise<CoreUpdate> {
+    const data = this.#planData(plan);
+    const offset = this.#header.byteLength;
+    if (this.#data.writeAsync) await this.#data.writeAsync(offset, data);
+    else this.#data.write(offset, data);
+    this.#assertOpen();
+    return this.#finishAppend(plan, signature);
+  }
+
+  /** Commits an append whose data is written: tree nodes, bitfield, then the header. */
+  #finishAppend(plan: AppendPlan, signature: Uint8Array): CoreUpdate {
     const h = this.#header;
-    const data = plan.blocks.length === 1
-      ? plan.blocks[0]!
-      : concatBlocks(plan.blocks, plan.dataSize);
-    this.#data.write(h.byteLength, data);
     this.#tree.put(plan.nodes);
     this.#bitfield.setRange(h.length, plan.length, true);
     this.#commit({

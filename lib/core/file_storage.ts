@@ -15,6 +15,8 @@ export class DiskFile implements RandomAccess {
   readonly #file: Deno.FsFile | null;
   readonly #path: string;
   #size = 0;
+  /** A second handle for appends written off the main thread (see writeAsync). */
+  #appender: Deno.FsFile | null = null;
   /** The file offset after the last read or write, or -1 when unknown: a sequential access skips the seek. */
   #position = -1;
 
@@ -72,6 +74,20 @@ export class DiskFile implements RandomAccess {
     if (offset + bytes.byteLength > this.#size) this.#size = offset + bytes.byteLength;
   }
 
+  async writeAsync(offset: number, bytes: Uint8Array): Promise<void> {
+    this.#handle();
+    try {
+      // Its own file handle: its seek position never races the synchronous reads.
+      this.#appender ??= await Deno.open(this.#path, { write: true });
+      await this.#appender.seek(offset, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < bytes.byteLength) done += await this.#appender.write(bytes.subarray(done));
+    } catch (err) {
+      throw storageError(this.#path, err);
+    }
+    if (offset + bytes.byteLength > this.#size) this.#size = offset + bytes.byteLength;
+  }
+
   size(): number {
     return this.#size;
   }
@@ -83,10 +99,13 @@ export class DiskFile implements RandomAccess {
 
   sync(): void {
     this.#file?.syncDataSync();
+    this.#appender?.syncDataSync();
   }
 
   close(): void {
     this.#file?.close();
+    this.#appender?.close();
+    this.#appender = null;
   }
 }
 

@@ -27,6 +27,12 @@ export interface RandomAccess {
   read(offset: number, length: number): Uint8Array;
   /** Writes `bytes` at `offset`, growing the file as needed. */
   write(offset: number, bytes: Uint8Array): void;
+  /**
+   * Like {@link write}, but the bytes may go out off the main thread, so the
+   * caller can hash the next batch meanwhile. Used for appends only: nothing
+   * else writes that range until it resolves. Optional.
+   */
+  writeAsync?(offset: number, bytes: Uint8Array): Promise<void>;
   /** Current size in bytes. */
   size(): number;
   /** Cuts or extends the file to `size` bytes. */

@@ -124,8 +124,8 @@ async function openInput(path: string | undefined, io: Io): Promise<ReadableStre
  * and appends each batch as it fills. With a byte stream (a file or stdin)
  * the bytes are read straight into the batch buffer and the blocks are views
  * of it, which `Core.append` writes out in one piece (no copy of the data in
- * JavaScript); the next batch is read while this one is hashed and stored,
- * into a second buffer. Other streams go through {@link readInto}.
+ * JavaScript); the next batch is read, and hashed, while this one is stored.
+ * Other streams go through {@link readInto}.
  */
 async function readToEnd(core: Core, input: ReadableStream<Uint8Array>, io: Io): Promise<void> {
   let reader: ReadableStreamBYOBReader;
@@ -150,24 +150,30 @@ async function readToEnd(core: Core, input: ReadableStream<Uint8Array>, io: Io):
     return new Uint8Array(buffer, 0, filled);
   };
   try {
-    let spare = new ArrayBuffer(batchBytes);
+    // Two appends may be in flight: `append` hashes its batch at once, while
+    // the one before is still being written off the main thread. Each batch
+    // gets its own buffer, since a batch's bytes are written from it.
+    let pending: Promise<unknown> | null = null;
     let batch = await fill(new ArrayBuffer(batchBytes));
     while (batch.byteLength > 0) {
-      const next = batch.byteLength === batchBytes ? fill(spare) : null;
+      const next = batch.byteLength === batchBytes ? fill(new ArrayBuffer(batchBytes)) : null;
       const blocks: Uint8Array[] = [];
       for (let at = 0; at < batch.byteLength; at += BLOCK_SIZE) {
         blocks.push(batch.subarray(at, Math.min(at + BLOCK_SIZE, batch.byteLength)));
       }
-      await core.append(blocks);
+      const appended = core.append(blocks);
+      appended.catch(() => {}); // awaited below; this only keeps it from counting as unhandled
+      if (pending) await pending;
+      pending = appended;
       if (Date.now() - lastProgress > 250) {
         lastProgress = Date.now();
         await io.out.progress(`read ${core.length} blocks, ${core.byteLength} bytes`);
         await io.out.event("progress", { length: core.length, byteLength: core.byteLength });
       }
       if (next === null) break;
-      spare = batch.buffer as ArrayBuffer;
       batch = await next;
     }
+    if (pending) await pending;
   } finally {
     reader.releaseLock();
   }
