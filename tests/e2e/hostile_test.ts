@@ -38,21 +38,10 @@ import {
   startSend,
   tempDir,
 } from "./_cli.ts";
+import { within } from "../_helpers/wait.ts";
 
 /** Bound on waiting for a server to drop a hostile connection. */
 const DROP_WAIT_MS = 15_000;
-
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 // -- attacks on a running `pigeon send` ---------------------------------------
 

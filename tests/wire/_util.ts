@@ -7,6 +7,7 @@
 import type { ByteStream } from "../../lib/wire/byte_stream.ts";
 import { fromHex, toHex } from "../../lib/crypto/bytes.ts";
 import type { MessageHandler, MessageStream } from "../../lib/wire/message_stream.ts";
+import { within } from "../_helpers/wait.ts";
 import { PigeonError } from "../../lib/errors.ts";
 
 /** `n` random bytes (getRandomValues is limited to 64 KiB per call). */
@@ -18,22 +19,11 @@ export function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-/** Parses a fixture file from tests/fixtures. */
-export function fixture<T>(name: string): T {
-  return JSON.parse(Deno.readTextFileSync(new URL(`../fixtures/${name}`, import.meta.url))) as T;
-}
+export { fixture } from "../_helpers/fixtures.ts";
 
 /** Resolves with `promise`, or rejects after `ms` milliseconds (the timer is always cleared). */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return within(ms, what, promise);
 }
 
 /** A ByteStream from two web streams; `close` is a no-op (the user closes the streams). */
